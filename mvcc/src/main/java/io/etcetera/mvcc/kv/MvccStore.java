@@ -1,0 +1,254 @@
+package io.etcetera.mvcc.kv;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.etcetera.api.errors.EtcdError;
+import io.etcetera.api.mvccpb.KeyValue;
+import io.etcetera.mvcc.Revision;
+import io.etcetera.mvcc.backend.Backend;
+import io.etcetera.mvcc.backend.BackendException;
+import io.etcetera.mvcc.backend.MetaKeys;
+import io.etcetera.mvcc.index.KeyHistory;
+import io.etcetera.mvcc.index.KeyIndex;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.rocksdb.RocksIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * etcd's multi-version key-value store on RocksDB: every change is a row keyed by its revision,
+ * and the {@link KeyIndex} maps user keys to the revisions at which they changed.
+ *
+ * <p>Threading: exactly one writer, the apply thread, calls {@link #write}, {@link #compact} and
+ * {@link #commit}. Any thread may call {@link #range}. The writer's order is: rows and index
+ * entries for a batch, then one durable RocksDB write, then {@code currentRev} is published; so a
+ * reader that takes {@code currentRev} first sees only durable revisions. A compaction publishes
+ * {@code compactRev} before it trims the index, and readers re-check it after reading, so a read
+ * racing a compaction fails with etcd's compacted error rather than seeing a trimmed history.
+ */
+public final class MvccStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MvccStore.class);
+
+  private final Backend backend;
+  private final KeyIndex index = new KeyIndex();
+  private final Compactor compactor;
+
+  /** Newest durable revision: readers never look past it. Written by the apply thread only. */
+  private volatile long currentRev;
+  /** Reads below this revision fail with ErrCompacted. Written by the apply thread only. */
+  private volatile long compactRev;
+  /** Writer only: the revision of the last applied write, durable or not yet. */
+  private long pendingRev;
+  /** Writer only: the applied log index persisted (or about to be) with the state. */
+  private long appliedIndex;
+  private long appliedTerm;
+
+  private MvccStore(Backend backend) {
+    this.backend = backend;
+    this.compactor = new Compactor(backend);
+  }
+
+  /** Opens the store and rebuilds the index from the rows on disk. */
+  public static MvccStore open(Backend backend) {
+    MvccStore s = new MvccStore(backend);
+    s.recover();
+    return s;
+  }
+
+  private void recover() {
+    appliedIndex = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_INDEX));
+    appliedTerm = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_TERM));
+    long rev = Math.max(1, MetaKeys.decode(backend.getMeta(MetaKeys.CURRENT_REVISION)));
+    long scheduled = MetaKeys.decode(backend.getMeta(MetaKeys.SCHEDULED_COMPACT));
+    long finished = MetaKeys.decode(backend.getMeta(MetaKeys.FINISHED_COMPACT));
+    long rows = 0;
+    try (RocksIterator it = backend.kvIterator()) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        Revision r = Revision.fromKey(k);
+        KeyValue kv = parse(it.value());
+        index.restore(kv.getKey().toByteArray(), r.main(), r.sub(), Revision.isTombstoneKey(k),
+            kv.getCreateRevision(), kv.getVersion(), kv.getLease());
+        rev = Math.max(rev, r.main());
+        rows++;
+      }
+    }
+    currentRev = rev;
+    pendingRev = rev;
+    if (scheduled > 0) {
+      compactRev = scheduled;
+      Set<Revision> keep = new HashSet<>();
+      index.compact(scheduled, (key, kept) -> keep.add(kept));
+      if (finished < scheduled) {
+        log.info("resuming the physical compaction at revision {}", scheduled);
+        compactor.schedule(scheduled, keep).join();
+      }
+    }
+    log.info("recovered store: {} rows, {} keys, revision {}, compacted at {}, applied index {}",
+        rows, index.size(), currentRev, compactRev, appliedIndex);
+  }
+
+  static KeyValue parse(byte[] row) {
+    try {
+      return KeyValue.parseFrom(row);
+    } catch (InvalidProtocolBufferException e) {
+      throw new BackendException("corrupt kv row", e);
+    }
+  }
+
+  public long currentRevision() {
+    return currentRev;
+  }
+
+  public long compactRevision() {
+    return compactRev;
+  }
+
+  /** The applied log index that the durable state reflects. */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  public long appliedTerm() {
+    return appliedTerm;
+  }
+
+  public Backend backend() {
+    return backend;
+  }
+
+  /**
+   * Reads {@code [key, end)} at {@code rev} (0 = newest) from durable state, as etcd's
+   * {@code rangeKeys}: at most {@code limit} key-values (0 = all) and the count of all keys.
+   */
+  public RangeResult range(byte[] key, byte[] end, long rev, long limit, boolean countOnly) {
+    return rangeAt(key, end, rev, limit, countOnly, currentRev, this::durableRows);
+  }
+
+  RangeResult rangeAt(byte[] key, byte[] end, long rev, long limit, boolean countOnly, long cur, RowSource rows) {
+    if (rev > cur) {
+      throw EtcdError.FUTURE_REV.exception();
+    }
+    long at = rev <= 0 ? cur : rev;
+    if (at < compactRev) {
+      throw EtcdError.COMPACTED.exception();
+    }
+    List<Revision> revs = new ArrayList<>();
+    long count = 0;
+    for (Map.Entry<byte[], KeyHistory> e : index.range(key, end)) {
+      KeyHistory h = e.getValue();
+      if (countOnly || (limit > 0 && revs.size() >= limit)) {
+        if (h.isLiveAt(at)) {
+          count++;
+        }
+        continue;
+      }
+      Revision r = h.liveAt(at);
+      if (r != null) {
+        count++;
+        revs.add(r);
+      }
+    }
+    List<KeyValue> kvs = revs.isEmpty() ? List.of() : rows.rows(revs);
+    if (at < compactRev) { // a compaction overtook this read: its answer may be trimmed
+      throw EtcdError.COMPACTED.exception();
+    }
+    for (KeyValue kv : kvs) {
+      if (kv == null) {
+        throw new IllegalStateException("range found no row for a revision at " + at + " (compacted at " + compactRev + ")");
+      }
+    }
+    return new RangeResult(kvs, count, cur);
+  }
+
+  private List<KeyValue> durableRows(List<Revision> revs) {
+    List<byte[]> keys = new ArrayList<>(revs.size());
+    for (Revision r : revs) {
+      keys.add(r.toKey(false));
+    }
+    List<byte[]> values = backend.multiGetKv(keys);
+    List<KeyValue> out = new ArrayList<>(values.size());
+    for (byte[] v : values) {
+      out.add(v == null ? null : parse(v));
+    }
+    return out;
+  }
+
+  /** Writer only: starts the changes of one request (one main revision) inside {@code batch}. */
+  public WriteTxn write(ApplyBatch batch) {
+    return new WriteTxn(this, batch, pendingRev);
+  }
+
+  // --- called by WriteTxn on the apply thread ---
+
+  KeyIndex index() {
+    return index;
+  }
+
+  void ended(WriteTxn txn, long newRev) {
+    pendingRev = newRev;
+  }
+
+  /** Writer only: the revision of the last applied write (what the next write builds on). */
+  public long writeRevision() {
+    return pendingRev;
+  }
+
+  /**
+   * Writer only: compacts history at {@code rev}, as etcd's Compact. The index is trimmed now;
+   * the rows are deleted by the compactor after the batch is durable.
+   *
+   * @return completes when every row below {@code rev} that nobody can read is deleted
+   */
+  public CompletableFuture<Void> compact(ApplyBatch batch, long rev) {
+    if (rev <= compactRev) {
+      throw EtcdError.COMPACTED.exception();
+    }
+    if (rev > pendingRev) {
+      throw EtcdError.FUTURE_REV.exception();
+    }
+    compactRev = rev; // before trimming: racing readers re-check it (see the class comment)
+    Set<Revision> keep = new HashSet<>();
+    index.compact(rev, (key, kept) -> keep.add(kept));
+    batch.put(backend.meta(), MetaKeys.SCHEDULED_COMPACT, MetaKeys.encode(rev));
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    batch.afterCommit(() -> compactor.schedule(rev, keep).whenComplete((v, t) -> {
+      if (t != null) {
+        done.completeExceptionally(t);
+      } else {
+        done.complete(null);
+      }
+    }));
+    batch.dirty = true;
+    return done;
+  }
+
+  /**
+   * Writer only: makes the batch durable in one RocksDB write (with the applied index and the
+   * revision), then publishes its revision to readers and runs its after-commit actions.
+   */
+  public void commit(ApplyBatch batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    batch.put(backend.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(batch.appliedIndex));
+    batch.put(backend.meta(), MetaKeys.CONSISTENT_TERM, MetaKeys.encode(batch.appliedTerm));
+    batch.put(backend.meta(), MetaKeys.CURRENT_REVISION, MetaKeys.encode(pendingRev));
+    backend.commit(batch.writes, true);
+    appliedIndex = batch.appliedIndex;
+    appliedTerm = batch.appliedTerm;
+    currentRev = pendingRev;
+    for (Runnable r : batch.afterCommit) {
+      r.run();
+    }
+  }
+
+  @Override
+  public void close() {
+    compactor.close();
+  }
+}
