@@ -50,8 +50,11 @@ public final class Backend implements AutoCloseable {
   private final WriteOptions syncWrite;
   private final WriteOptions noSyncWrite;
 
-  private Backend(Path dir) throws RocksDBException {
+  private final boolean fsync;
+
+  private Backend(Path dir, boolean fsync) throws RocksDBException {
     this.dir = dir;
+    this.fsync = fsync;
     this.cache = new LRUCache(256L << 20);
     this.dbOptions = new DBOptions()
         .setCreateIfMissing(true)
@@ -76,9 +79,17 @@ public final class Backend implements AutoCloseable {
   }
 
   public static Backend open(Path dir) {
+    return open(dir, true);
+  }
+
+  /**
+   * Opens (or creates) the database in {@code dir}. With {@code fsync} false (etcd's
+   * {@code --unsafe-no-fsync}) durable commits skip the fsync: a machine crash may lose them.
+   */
+  public static Backend open(Path dir, boolean fsync) {
     try {
       Files.createDirectories(dir);
-      return new Backend(dir);
+      return new Backend(dir, fsync);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (RocksDBException e) {
@@ -137,7 +148,7 @@ public final class Backend implements AutoCloseable {
   /** Writes a batch atomically; with {@code sync} it is on disk (fsync of the WAL) on return. */
   public void commit(WriteBatch batch, boolean sync) {
     try {
-      db.write(sync ? syncWrite : noSyncWrite, batch);
+      db.write(sync && fsync ? syncWrite : noSyncWrite, batch);
     } catch (RocksDBException e) {
       throw new BackendException("commit failed", e);
     }

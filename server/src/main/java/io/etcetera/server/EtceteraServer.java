@@ -1,0 +1,147 @@
+package io.etcetera.server;
+
+import io.etcetera.mvcc.apply.KvApplier;
+import io.etcetera.mvcc.apply.LeaseLookup;
+import io.etcetera.mvcc.backend.Backend;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.raft.RaftGateway;
+import io.etcetera.raft.local.SingleMemberLog;
+import io.etcetera.server.cluster.IdentityFile;
+import io.etcetera.server.cluster.MemberIdentity;
+import io.etcetera.server.config.FlagException;
+import io.etcetera.server.config.ServerConfig;
+import io.etcetera.server.grpc.ClusterService;
+import io.etcetera.server.grpc.HeaderFiller;
+import io.etcetera.server.grpc.KvService;
+import io.etcetera.server.grpc.MaintenanceService;
+import io.etcetera.server.grpc.Proposer;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running member: the composition root that opens the data dir, the store and the write path,
+ * and serves etcd's gRPC API on every client URL. The only place that wires components together.
+ *
+ * <p>Threading: started and closed by the main thread; see each component for its own threads.
+ */
+public final class EtceteraServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EtceteraServer.class);
+  /** etcd lets a request exceed --max-request-bytes by this much on the wire, so it can answer with its own error. */
+  private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+  private final Backend backend;
+  private final MvccStore store;
+  private final RaftGateway raft;
+  private final Server grpc;
+  private final MemberIdentity id;
+
+  private EtceteraServer(Backend backend, MvccStore store, RaftGateway raft, Server grpc, MemberIdentity id) {
+    this.backend = backend;
+    this.store = store;
+    this.raft = raft;
+    this.grpc = grpc;
+    this.id = id;
+  }
+
+  public static EtceteraServer start(ServerConfig cfg) throws IOException {
+    Path memberDir = cfg.dataDir().resolve("member");
+    createPrivateDir(cfg.dataDir());
+    MemberIdentity id = IdentityFile.loadOrCreate(memberDir, cfg);
+    Backend backend = Backend.open(memberDir.resolve("kv"), !cfg.unsafeNoFsync());
+    MvccStore store = MvccStore.open(backend);
+    RaftGateway raft = new SingleMemberLog(store, new KvApplier(store, LeaseLookup.NONE));
+    HeaderFiller headers = new HeaderFiller(id, raft, store);
+    Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId());
+
+    List<InetSocketAddress> addresses = cfg.listenClientUrls().stream().map(EtceteraServer::bindAddress).toList();
+    NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
+    for (InetSocketAddress a : addresses.subList(1, addresses.size())) {
+      b.addListenAddress(a);
+    }
+    long streams = Math.min(cfg.maxConcurrentStreams(), Integer.MAX_VALUE);
+    b.permitKeepAliveTime(cfg.grpcKeepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .keepAliveTime(cfg.grpcKeepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(cfg.grpcKeepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+        .maxConcurrentCallsPerConnection((int) streams)
+        .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
+        .addService(new KvService(store, proposer, headers, cfg.maxTxnOps()))
+        .addService(new MaintenanceService(id, raft, backend, headers))
+        .addService(new ClusterService(id, cfg.localPeerUrls(),
+            cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers));
+    Server grpc = b.build();
+    try {
+      grpc.start();
+    } catch (IOException e) {
+      raft.close();
+      store.close();
+      backend.close();
+      throw new IOException("cannot listen on " + cfg.listenClientUrls() + ": " + e.getMessage(), e);
+    }
+    log.info("serving client requests on {} as member {} of cluster {} (name {}, data dir {})",
+        cfg.listenClientUrls(), MemberIdentity.hex(id.memberId()), MemberIdentity.hex(id.clusterId()),
+        id.name(), cfg.dataDir());
+    return new EtceteraServer(backend, store, raft, grpc, id);
+  }
+
+  private static void createPrivateDir(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      Files.createDirectories(dir);
+      try {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system
+      }
+    }
+  }
+
+  static InetSocketAddress bindAddress(URI u) {
+    if (!u.getScheme().equals("http")) {
+      throw new FlagException("listen URL " + u + ": " + u.getScheme()
+          + " client URLs arrive with the TLS issue; this build serves http:// only");
+    }
+    if (u.getPort() < 0) {
+      throw new FlagException("listen URL " + u + " needs a port");
+    }
+    String host = u.getHost();
+    if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::")) {
+      return new InetSocketAddress(u.getPort());
+    }
+    return new InetSocketAddress(host, u.getPort());
+  }
+
+  public MemberIdentity identity() {
+    return id;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    grpc.awaitTermination();
+  }
+
+  @Override
+  public void close() {
+    grpc.shutdown();
+    try {
+      if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+        grpc.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      grpc.shutdownNow();
+    }
+    raft.close();
+    store.close();
+    backend.close();
+    log.info("member {} stopped", MemberIdentity.hex(id.memberId()));
+  }
+}

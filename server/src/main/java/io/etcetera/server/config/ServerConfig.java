@@ -1,0 +1,147 @@
+package io.etcetera.server.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The member's configuration, typed and checked, from etcd's flags. Immutable.
+ *
+ * @param initialCluster member name → its peer URLs, from {@code --initial-cluster}
+ */
+public record ServerConfig(
+    String name,
+    Path dataDir,
+    List<URI> listenClientUrls,
+    List<URI> advertiseClientUrls,
+    List<URI> listenPeerUrls,
+    List<URI> initialAdvertisePeerUrls,
+    Map<String, List<String>> initialCluster,
+    String initialClusterToken,
+    String initialClusterState,
+    long maxRequestBytes,
+    int maxTxnOps,
+    long quotaBackendBytes,
+    Duration grpcKeepaliveMinTime,
+    Duration grpcKeepaliveInterval,
+    Duration grpcKeepaliveTimeout,
+    long maxConcurrentStreams,
+    String logLevel,
+    boolean unsafeNoFsync,
+    Duration watchProgressNotifyInterval) {
+
+  /** etcd's default {@code --max-request-bytes}: 1.5 MiB. */
+  public static final long DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024;
+
+  public static ServerConfig from(EtcdFlags.Parsed f) {
+    String name = f.get("name");
+    String dataDir = f.get("data-dir").isEmpty() ? name + ".etcd" : f.get("data-dir");
+    if (f.isSet("listen-client-urls") && !f.isSet("advertise-client-urls")) {
+      throw new FlagException("--advertise-client-urls is required when --listen-client-urls is set explicitly");
+    }
+    List<URI> peerUrls = urls("initial-advertise-peer-urls", f.get("initial-advertise-peer-urls"));
+    Map<String, List<String>> cluster = f.get("initial-cluster").isEmpty()
+        ? Map.of(name, peerUrls.stream().map(URI::toString).toList())
+        : parseCluster(f.get("initial-cluster"));
+    if (!cluster.containsKey(name)) {
+      throw new FlagException("couldn't find local name \"" + name + "\" in the initial cluster configuration");
+    }
+    if (cluster.size() > 1) {
+      throw new FlagException("--initial-cluster names " + cluster.size()
+          + " members: clusters of more than one member arrive with the Raft issue; this build runs one member");
+    }
+    String state = f.get("initial-cluster-state");
+    if (!state.equals("new") && !state.equals("existing")) {
+      throw new FlagException("invalid value \"" + state + "\" for flag -initial-cluster-state: valid values are new, existing");
+    }
+    long maxRequestBytes = number("max-request-bytes", f.get("max-request-bytes"));
+    long maxTxnOps = number("max-txn-ops", f.get("max-txn-ops"));
+    if (maxTxnOps <= 0 || maxTxnOps > Integer.MAX_VALUE) {
+      throw new FlagException("invalid value for --max-txn-ops: " + maxTxnOps);
+    }
+    return new ServerConfig(
+        name,
+        Path.of(dataDir),
+        urls("listen-client-urls", f.get("listen-client-urls")),
+        urls("advertise-client-urls", f.get("advertise-client-urls")),
+        urls("listen-peer-urls", f.get("listen-peer-urls")),
+        peerUrls,
+        cluster,
+        f.get("initial-cluster-token"),
+        state,
+        maxRequestBytes,
+        (int) maxTxnOps,
+        number("quota-backend-bytes", f.get("quota-backend-bytes")),
+        GoDuration.parse("grpc-keepalive-min-time", f.get("grpc-keepalive-min-time")),
+        GoDuration.parse("grpc-keepalive-interval", f.get("grpc-keepalive-interval")),
+        GoDuration.parse("grpc-keepalive-timeout", f.get("grpc-keepalive-timeout")),
+        number("max-concurrent-streams", f.get("max-concurrent-streams")),
+        f.bool("debug") ? "debug" : f.get("log-level"),
+        f.bool("unsafe-no-fsync"),
+        GoDuration.parse("experimental-watch-progress-notify-interval",
+            f.get("experimental-watch-progress-notify-interval")));
+  }
+
+  /** This member's peer URLs as listed in the initial cluster. */
+  public List<String> localPeerUrls() {
+    return initialCluster.get(name);
+  }
+
+  static long number(String flag, String v) {
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": parse error");
+    }
+  }
+
+  static List<URI> urls(String flag, String v) {
+    List<URI> out = new ArrayList<>();
+    for (String s : v.split(",")) {
+      String t = s.trim();
+      if (t.isEmpty()) {
+        continue;
+      }
+      URI u;
+      try {
+        u = new URI(t);
+      } catch (java.net.URISyntaxException e) {
+        throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": " + e.getMessage());
+      }
+      if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")
+          || u.getScheme().equals("unix") || u.getScheme().equals("unixs"))) {
+        throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": URL scheme must be http, https, unix, or unixs: " + t);
+      }
+      if (u.getPath() != null && !u.getPath().isEmpty() && !u.getPath().equals("/")) {
+        throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": URL must not contain a path: " + t);
+      }
+      out.add(u);
+    }
+    if (out.isEmpty()) {
+      throw new FlagException("flag -" + flag + " needs at least one URL");
+    }
+    return List.copyOf(out);
+  }
+
+  static Map<String, List<String>> parseCluster(String v) {
+    Map<String, List<String>> m = new LinkedHashMap<>();
+    for (String part : v.split(",")) {
+      String t = part.trim();
+      if (t.isEmpty()) {
+        continue;
+      }
+      int eq = t.indexOf('=');
+      if (eq <= 0) {
+        throw new FlagException("invalid value \"" + v + "\" for flag -initial-cluster: missing '=' in " + t);
+      }
+      String url = t.substring(eq + 1);
+      urls("initial-cluster", url);
+      m.computeIfAbsent(t.substring(0, eq), k -> new ArrayList<>()).add(url);
+    }
+    return m;
+  }
+}

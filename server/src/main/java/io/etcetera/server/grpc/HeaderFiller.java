@@ -1,0 +1,38 @@
+package io.etcetera.server.grpc;
+
+import io.etcetera.api.etcdserverpb.ResponseHeader;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.raft.RaftGateway;
+import io.etcetera.server.cluster.MemberIdentity;
+
+/**
+ * Completes a response header as etcd's v3rpc does: cluster and member ID, the Raft term, and the
+ * store's current revision when the applier left none. Stateless apart from its immutable wiring.
+ */
+public final class HeaderFiller {
+  private final MemberIdentity id;
+  private final RaftGateway raft;
+  private final MvccStore store;
+
+  public HeaderFiller(MemberIdentity id, RaftGateway raft, MvccStore store) {
+    this.id = id;
+    this.raft = raft;
+    this.store = store;
+  }
+
+  public ResponseHeader fill(ResponseHeader h) {
+    ResponseHeader.Builder b = h.toBuilder()
+        .setClusterId(id.clusterId())
+        .setMemberId(id.memberId())
+        .setRaftTerm(raft.term());
+    if (h.getRevision() == 0) {
+      b.setRevision(store.currentRevision());
+    }
+    return b.build();
+  }
+
+  /** A header for a response that carries no revision of its own. */
+  public ResponseHeader current() {
+    return fill(ResponseHeader.getDefaultInstance());
+  }
+}

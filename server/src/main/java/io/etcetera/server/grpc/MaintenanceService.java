@@ -1,0 +1,71 @@
+package io.etcetera.server.grpc;
+
+import io.etcetera.api.etcdserverpb.AlarmRequest;
+import io.etcetera.api.etcdserverpb.AlarmResponse;
+import io.etcetera.api.etcdserverpb.DefragmentRequest;
+import io.etcetera.api.etcdserverpb.DefragmentResponse;
+import io.etcetera.api.etcdserverpb.MaintenanceGrpc;
+import io.etcetera.api.etcdserverpb.StatusRequest;
+import io.etcetera.api.etcdserverpb.StatusResponse;
+import io.etcetera.mvcc.backend.Backend;
+import io.etcetera.raft.RaftGateway;
+import io.etcetera.server.cluster.MemberIdentity;
+import io.etcetera.server.Version;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+
+/**
+ * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
+ * positions), Alarm (list; no alarm is raised yet) and Defragment (a full RocksDB compaction).
+ * The other calls answer UNIMPLEMENTED until their issues land.
+ *
+ * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
+ */
+public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
+  private final MemberIdentity id;
+  private final RaftGateway raft;
+  private final Backend backend;
+  private final HeaderFiller headers;
+
+  public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers) {
+    this.id = id;
+    this.raft = raft;
+    this.backend = backend;
+    this.headers = headers;
+  }
+
+  @Override
+  public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
+    Replies.ok(out, StatusResponse.newBuilder()
+        .setHeader(headers.current())
+        .setVersion(Version.ETCD_API)
+        .setDbSize(backend.sizeOnDisk())
+        .setDbSizeInUse(backend.sizeInUse())
+        .setLeader(id.memberId())
+        .setRaftIndex(raft.committedIndex())
+        .setRaftTerm(raft.term())
+        .setRaftAppliedIndex(raft.appliedIndex())
+        .setIsLearner(false)
+        .build());
+  }
+
+  @Override
+  public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
+    if (request.getAction() != AlarmRequest.AlarmAction.GET) {
+      Replies.fail(out, Status.UNIMPLEMENTED
+          .withDescription("etcetera: raising and clearing alarms arrives with the quota work").asRuntimeException());
+      return;
+    }
+    Replies.ok(out, AlarmResponse.newBuilder().setHeader(headers.current()).build());
+  }
+
+  @Override
+  public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> out) {
+    try {
+      backend.compactRange();
+      Replies.ok(out, DefragmentResponse.newBuilder().setHeader(headers.current()).build());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+    }
+  }
+}

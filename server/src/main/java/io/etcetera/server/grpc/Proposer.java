@@ -1,0 +1,35 @@
+package io.etcetera.server.grpc;
+
+import io.etcetera.api.errors.EtcdError;
+import io.etcetera.api.etcdserverpb.InternalRaftRequest;
+import io.etcetera.api.etcdserverpb.RequestHeader;
+import io.etcetera.mvcc.apply.Applied;
+import io.etcetera.raft.RaftGateway;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Wraps a client request into a log entry ({@link InternalRaftRequest} with a unique ID), refuses
+ * it with etcd's "request is too large" when the entry exceeds {@code --max-request-bytes} (etcd
+ * measures the marshalled entry), and proposes it. Thread-safe.
+ */
+public final class Proposer {
+  private final RaftGateway raft;
+  private final long maxRequestBytes;
+  private final AtomicLong nextId;
+
+  public Proposer(RaftGateway raft, long maxRequestBytes, long memberId) {
+    this.raft = raft;
+    this.maxRequestBytes = maxRequestBytes;
+    // like etcd's idutil: member bits on top, a time-seeded counter below, unique across restarts
+    this.nextId = new AtomicLong(((memberId & 0xffff) << 48) | ((System.currentTimeMillis() & 0xffff_ffffffL) << 8));
+  }
+
+  public CompletableFuture<Applied> propose(InternalRaftRequest.Builder entry) {
+    InternalRaftRequest req = entry.setHeader(RequestHeader.newBuilder().setID(nextId.incrementAndGet())).build();
+    if (req.getSerializedSize() > maxRequestBytes) {
+      return CompletableFuture.failedFuture(EtcdError.REQUEST_TOO_LARGE.exception());
+    }
+    return raft.propose(req);
+  }
+}
