@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what the tests need (real etcd and etcdctl
+# from Debian, for the e2e and differential tests), then builds every module and runs every test.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+command -v mvn >/dev/null 2>&1 || { echo "Maven (mvn) and a JDK 17+ are needed" >&2; exit 1; }
+exec mvn -B -ntp install "$@"
