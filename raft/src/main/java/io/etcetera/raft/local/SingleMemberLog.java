@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 public final class SingleMemberLog implements RaftGateway {
   private static final Logger log = LoggerFactory.getLogger(SingleMemberLog.class);
   private static final int MAX_BATCH = 1024;
-  private static final long TERM = 1;
+  /** A new etcd member campaigns once at start, so a one-member cluster runs at term 2, as etcd reports. */
+  private static final long TERM = 2;
 
   private record Proposal(InternalRaftRequest request, CompletableFuture<Applied> result) {}
 
