@@ -106,7 +106,7 @@ class HarnessSelfTest {
       assertEquals(List.of("rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision is a future revision"),
           r.grpcErrors());
       assertThrows(AssertionError.class, r::ok);
-      assertEquals("OK", Etcdctl.runWithStdin(m.endpoint(), "\n\nput a 1\n\n\n", "txn").lines().get(2));
+      assertEquals("OK", Etcdctl.runWithStdin(m.endpoint(), "\nput a 1\n\n\n", "txn").lines().get(2));
       assertTrue(Etcdctl.run(m.endpoint(), "get", "a", "-w", "json").json().get("header").has("revision"));
     }
   }

@@ -271,7 +271,7 @@ public final class Member implements AutoCloseable {
   }
 
   private void awaitPortsFree() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (!(Ports.isFree(host, clientPort) && Ports.isFree(host, clientPort + 1))) {
       if (System.nanoTime() > deadline) {
         // never talk to a leftover process that holds our address

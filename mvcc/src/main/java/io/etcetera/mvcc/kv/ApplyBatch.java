@@ -31,15 +31,19 @@ public final class ApplyBatch implements AutoCloseable {
     }
   }
 
-  /** Records the log position that this batch brings the store to. */
+  /**
+   * Records the log position that this batch brings the store to. Entries that changed nothing
+   * (reads, refused requests) need no disk write of their own: their index is persisted with the
+   * next change, and re-applying them after a restart changes nothing either.
+   */
   public void setApplied(long index, long term) {
     this.appliedIndex = index;
     this.appliedTerm = term;
-    this.dirty = true;
   }
 
-  public boolean isEmpty() {
-    return !dirty;
+  /** Whether the batch changed state that must reach disk. */
+  public boolean isDirty() {
+    return dirty;
   }
 
   /** Runs {@code r} on the apply thread once the batch is durable and published. */

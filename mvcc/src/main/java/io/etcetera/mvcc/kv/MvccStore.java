@@ -232,7 +232,12 @@ public final class MvccStore implements AutoCloseable {
    * revision), then publishes its revision to readers and runs its after-commit actions.
    */
   public void commit(ApplyBatch batch) {
-    if (batch.isEmpty()) {
+    if (!batch.isDirty()) {
+      appliedIndex = batch.appliedIndex;
+      appliedTerm = batch.appliedTerm;
+      for (Runnable r : batch.afterCommit) {
+        r.run();
+      }
       return;
     }
     batch.put(backend.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(batch.appliedIndex));

@@ -43,6 +43,12 @@ public final class KvService extends KVGrpc.KVImplBase {
     this.maxTxnOps = maxTxnOps;
   }
 
+  /** Whether {@code method} is a KV write: it only validates and proposes, never blocks. */
+  public static boolean isWrite(io.grpc.MethodDescriptor<?, ?> method) {
+    return method == KVGrpc.getPutMethod() || method == KVGrpc.getDeleteRangeMethod()
+        || method == KVGrpc.getTxnMethod() || method == KVGrpc.getCompactMethod();
+  }
+
   @Override
   public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
     try {
