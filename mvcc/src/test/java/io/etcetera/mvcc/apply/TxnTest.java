@@ -295,4 +295,23 @@ class TxnTest {
     assertEquals(now.getKvsList(), kv.all(0).getKvsList());
     assertEquals(kv.currentRevision(), now.getHeader().getRevision());
   }
+
+  /** Same txn: the deletes of the failed txn must not show up when the next write publishes its revision. */
+  @Test
+  void failedTxnDoesNotLeakItsEarlierDeletesIntoLaterRevisions() {
+    TxnRequest t = txn()
+        .addSuccess(op(Req.delete("a", "\0")))
+        .addSuccess(op(Req.putBuilder("b").setIgnoreLease(true).build()))
+        .build();
+    try {
+      kv.txn(t);
+    } catch (io.etcetera.api.errors.EtcdException e) {
+      assertEquals(EtcdError.KEY_NOT_FOUND, e.error());
+    }
+    kv.put("c", "1");
+    List<String> seen = keys(kv.all(0));
+    kv.reopen();
+    assertEquals(keys(kv.all(0)), seen, "the index and the disk disagree after the failed txn");
+    assertEquals(List.of("a", "b", "c"), seen);
+  }
 }

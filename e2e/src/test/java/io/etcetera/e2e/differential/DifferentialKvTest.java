@@ -1,0 +1,543 @@
+package io.etcetera.e2e.differential;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.etcetera.e2e.harness.Binary;
+import io.etcetera.e2e.harness.Etcdctl;
+import io.etcetera.e2e.harness.Member;
+import io.etcetera.e2e.harness.Ports;
+import io.etcetera.e2e.harness.Workdirs;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * Differential test: one scripted sequence of etcdctl commands runs against a fresh real etcd and
+ * a fresh Etcetera started with the same flags; every observable result must be identical.
+ *
+ * <p>Compared per command: the exit code; stdout (parsed JSON for {@code -w json}, compared field
+ * by field, else the exact text); and stderr's error lines ({@code Error: ...} and the gRPC error
+ * etcdctl's client logs, which carries the status code). Normalised away, and only these: {@code
+ * cluster_id}, {@code member_id} and {@code raft_term} anywhere in JSON, the member's endpoint URL
+ * in text, lease ids (assigned by the server, compared as {@code <lease>}), the remaining TTL of a
+ * live lease (timing), and the timestamps/uuids of etcdctl's client log lines.
+ *
+ * <p>{@link #normalisationIsStableEtcdAgainstEtcd} runs the script against two real etcds; it must
+ * pass for the comparison to mean anything. The transcripts of every run are written to
+ * {@code e2e/target/e2e-work/DifferentialKvTest/<test>/<binary>.txt}.
+ */
+class DifferentialKvTest {
+
+  /** The same extra flags for both members. */
+  static final String[] FLAGS = {"--max-request-bytes=1024", "--max-txn-ops=8"};
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+  private static final List<String> IGNORED_FIELDS = List.of("cluster_id", "member_id", "raft_term");
+
+  // ---------------------------------------------------------------------------------------------
+  // the script
+
+  /** One etcdctl invocation; {@code {lease}} in args is replaced by the captured lease id (hex). */
+  record Step(String stdin, List<String> args, String captureLease) {
+    String display() {
+      StringBuilder sb = new StringBuilder("etcdctl");
+      for (String a : args) sb.append(' ').append(a.isEmpty() || a.contains(" ") || a.length() > 60 ? quote(a) : a);
+      // {lease} stays as written: the id differs between runs
+      if (stdin != null) sb.append(" <<< ").append(quote(stdin));
+      return sb.toString();
+    }
+
+    private static String quote(String s) {
+      String shown = s.length() > 240 ? s.substring(0, 20) + "...(" + s.length() + " chars)" : s;
+      return "'" + shown.replace("\n", "\\n") + "'";
+    }
+  }
+
+  static Step cmd(String... args) {
+    return new Step(null, List.of(args), null);
+  }
+
+  static Step txn(String stdin, String... args) {
+    List<String> all = new ArrayList<>();
+    all.add("txn");
+    all.addAll(Arrays.asList(args));
+    return new Step(stdin, all, null);
+  }
+
+  /** The script; revisions in it are those of a fresh cluster (revision 1, first write 2). */
+  static List<Step> script() {
+    List<Step> s = new ArrayList<>();
+    // --- empty cluster
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=1", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=2", "-w", "json"));                      // future revision
+    // --- puts and overwrites (revisions 2..)
+    s.add(cmd("put", "a", "1", "-w", "json"));                            // 2
+    s.add(cmd("put", "a", "2", "--prev-kv", "-w", "json"));               // 3
+    s.add(cmd("put", "b", "3"));                                          // 4
+    s.add(cmd("put", "c", "4", "-w", "json"));                            // 5
+    for (int i = 1; i <= 5; i++) s.add(cmd("put", "foo/" + i, "v" + (6 - i), "-w", "json")); // 6..10
+    s.add(cmd("put", "foo/3", "v3b", "--prev-kv"));                       // 11
+    s.add(cmd("put", "foo/3", "v3c", "--prev-kv", "-w", "json"));         // 12
+    s.add(cmd("put", "fop", "x"));                                        // 13
+    s.add(cmd("put", "fo", "y", "-w", "json"));                           // 14
+    s.add(cmd("put", "foo/1", "--ignore-value", "-w", "json"));           // 15, keeps value
+    s.add(cmd("put", "nokey", "--ignore-value", "-w", "json"));           // key not found
+    s.add(cmd("put", "a", "x", "--ignore-lease", "-w", "json"));          // 16
+    s.add(cmd("put", "a", "2", "-w", "json"));                            // 17
+    // --- gets
+    s.add(cmd("get", "a", "-w", "json"));
+    s.add(cmd("get", "a"));
+    s.add(cmd("get", "a", "--print-value-only"));
+    s.add(cmd("get", "missing", "-w", "json"));
+    s.add(cmd("get", "missing"));
+    s.add(cmd("get", "foo/", "--prefix", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix"));
+    s.add(cmd("get", "foo/", "--prefix", "--limit=2", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--limit=2"));
+    s.add(cmd("get", "foo/", "--prefix", "--limit=5", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--limit=6", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--keys-only", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--keys-only"));
+    s.add(cmd("get", "foo/", "--prefix", "--keys-only", "--limit=1", "-w", "json")); // the count, 3.4 style
+    s.add(cmd("get", "foo/", "--prefix", "--count-only", "-w", "json"));  // etcdctl 3.4: unknown flag
+    s.add(cmd("get", "foo/", "--prefix", "--print-value-only"));
+    for (String target : List.of("KEY", "CREATE", "MODIFY", "VERSION", "VALUE")) {
+      for (String order : List.of("ASCEND", "DESCEND")) {
+        s.add(cmd("get", "fo", "--prefix", "--sort-by=" + target, "--order=" + order, "-w", "json"));
+      }
+      s.add(cmd("get", "foo/", "--prefix", "--sort-by=" + target, "--order=DESCEND", "--limit=2", "-w", "json"));
+    }
+    s.add(cmd("get", "fo", "--prefix", "--order=DESCEND", "--keys-only"));
+    s.add(cmd("get", "fo", "--prefix", "--sort-by=MODIFY"));
+    s.add(cmd("get", "a", "c", "-w", "json"));                            // range [a, c)
+    s.add(cmd("get", "foo/3", "--from-key", "--keys-only", "-w", "json"));
+    s.add(cmd("get", "foo/3", "--from-key", "--limit=2", "-w", "json"));
+    s.add(cmd("get", "", "--from-key", "--keys-only", "-w", "json"));
+    s.add(cmd("get", "a", "--consistency=s", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=2", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=3", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=16", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--rev=8", "-w", "json"));
+    s.add(cmd("get", "foo/", "--prefix", "--rev=8", "--sort-by=VALUE", "--limit=1", "-w", "json"));
+    s.add(cmd("get", "foo/3", "--rev=11"));
+    s.add(cmd("get", "a", "--rev=17", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=18", "-w", "json"));                     // future revision
+    s.add(cmd("get", "a", "--rev=1000"));                                 // future revision
+    s.add(cmd("get", "foo/", "--prefix", "--hex"));
+    // --- deletes
+    s.add(cmd("del", "missing", "-w", "json"));
+    s.add(cmd("del", "missing"));
+    s.add(cmd("del", "foo/1", "--prev-kv", "-w", "json"));                // 18
+    s.add(cmd("del", "foo/4", "foo/9", "-w", "json"));                    // 19: foo/4, foo/5
+    s.add(cmd("del", "fop", "--prev-kv"));                                // 20
+    s.add(cmd("put", "d/1", "1"));                                        // 21
+    s.add(cmd("put", "d/2", "2"));                                        // 22
+    s.add(cmd("put", "d/3", "3"));                                        // 23
+    s.add(cmd("del", "d/", "--prefix", "--prev-kv", "-w", "json"));       // 24
+    s.add(cmd("del", "d/", "--prefix"));
+    s.add(cmd("put", "e/1", "1"));                                        // 25
+    s.add(cmd("del", "e/", "--prefix"));                                  // 26
+    s.add(cmd("del", "zzz", "--from-key", "-w", "json"));
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    // --- transactions
+    s.add(txn("""
+        value("a") = "2"
+        mod("b") > "0"
+        version("c") = "1"
+        create("nokey") = "0"
+
+        put a 3
+        get foo/ --prefix --limit=1
+        del b --prev-kv
+
+        put z z
+
+        """, "-w", "json"));                                              // 27, success
+    s.add(txn("""
+        value("a") = "nope"
+
+        put x x
+
+        put c 5 --prev-kv
+        get a
+        del nothing
+
+        """, "-w", "json"));                                              // 28, failure
+    s.add(txn("""
+        value("a") != "2"
+        value("c") < "6"
+
+        put t1 1
+        get t1
+
+        put t2 2
+
+        """));                                                            // 29, success (simple output)
+    s.add(txn("""
+        version("t1") > "1"
+
+        put t1 2
+
+        get t1
+        get c --prefix --keys-only
+
+        """));                                                            // failure, read only: no revision
+    s.add(txn("""
+        mod("t1") < "29"
+
+        put t3 3
+
+        get t1
+
+        """, "-w", "json"));                                              // failure, read only
+    s.add(txn("\n\n\n", "-w", "json"));                                   // empty txn: succeeded, no revision
+    s.add(txn("\n\n\n"));
+    s.add(txn("\nput dup 1\nput dup 2\n\n\n"));                           // duplicate key
+    s.add(txn("\nput dup 1\n\nput dup 1\nput dup 2\n\n"));                // duplicate key in failure branch
+    s.add(txn("\nput t1 1\nput t2 1\nput t3 1\nput t4 1\nput t5 1\nput t6 1\nput t7 1\nput t8 1\nput t9 1\n\n\n")); // 9 > --max-txn-ops=8
+    s.add(txn("\nput t1 1\nput t2 1\nput t3 1\nput t4 1\n\nput t5 1\nput t6 1\nput t7 1\nput t8 1\n\n", "-w", "json")); // 8 ops: allowed, 30
+    s.add(txn("\nput big " + "y".repeat(1500) + "\n\n\n"));               // request too large
+    s.add(cmd("get", "t", "--prefix", "-w", "json"));
+    // --- errors
+    s.add(cmd("put", "", "v"));
+    s.add(cmd("get", ""));
+    s.add(cmd("del", ""));
+    s.add(cmd("put", "big", "x".repeat(2048)));                           // > --max-request-bytes=1024
+    s.add(cmd("put", "big", "x".repeat(1100), "-w", "json"));
+    s.add(cmd("put", "medium", "x".repeat(700), "-w", "json"));           // 31, fits
+    s.add(cmd("get", "big", "-w", "json"));
+    // --- compaction
+    s.add(cmd("get", "a", "-w", "json"));                                 // revision 31
+    s.add(cmd("compaction", "20"));
+    s.add(cmd("compaction", "20", "-w", "json"));                         // already compacted
+    s.add(cmd("compaction", "19"));
+    s.add(cmd("compaction", "1000"));                                     // future revision
+    s.add(cmd("get", "a", "--rev=2", "-w", "json"));                      // compacted
+    s.add(cmd("get", "a", "--rev=19"));                                   // compacted
+    s.add(cmd("get", "", "--from-key", "--rev=20", "-w", "json"));        // exactly the compacted revision: ok
+    s.add(cmd("get", "", "--from-key", "--rev=21", "--keys-only", "-w", "json"));
+    s.add(cmd("get", "a", "--rev=1000", "-w", "json"));                   // still future
+    s.add(cmd("compaction", "25", "--physical"));
+    s.add(cmd("get", "d/", "--prefix", "--rev=24", "-w", "json"));        // compacted
+    s.add(cmd("get", "d/", "--prefix", "--rev=25", "-w", "json"));
+    s.add(txn("\nget a\n\n\n", "-w", "json"));
+    s.add(cmd("put", "after", "compaction", "-w", "json"));               // 32
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    // --- maintenance that has deterministic output
+    s.add(cmd("defrag"));
+    s.add(cmd("alarm", "list"));
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    // --- leases (ids are normalised; they are assigned by the server)
+    s.add(new Step(null, List.of("lease", "grant", "600", "-w", "json"), "ID"));
+    s.add(cmd("put", "lk", "lv", "--lease={lease}", "-w", "json"));       // 33
+    s.add(cmd("put", "lk2", "lv2", "--lease={lease}"));                   // 34
+    s.add(cmd("get", "lk", "-w", "json"));
+    s.add(cmd("lease", "timetolive", "{lease}", "--keys", "-w", "json"));
+    s.add(cmd("lease", "list", "-w", "json"));
+    s.add(cmd("lease", "keep-alive", "--once", "{lease}", "-w", "json"));
+    s.add(cmd("put", "lk", "lv3", "--ignore-lease", "-w", "json"));       // 35, keeps the lease
+    s.add(cmd("get", "lk", "-w", "json"));
+    s.add(cmd("lease", "revoke", "{lease}"));                             // 36: deletes lk, lk2
+    s.add(cmd("get", "lk", "--prefix", "-w", "json"));
+    s.add(cmd("lease", "timetolive", "{lease}", "-w", "json"));
+    s.add(cmd("lease", "revoke", "{lease}"));
+    s.add(cmd("lease", "revoke", "1a2b"));
+    s.add(cmd("lease", "timetolive", "1a2b", "-w", "json"));
+    s.add(cmd("put", "k", "v", "--lease=1a2b"));
+    s.add(cmd("put", "k", "v", "--ignore-lease"));                        // key not found
+    s.add(cmd("lease", "list", "-w", "json"));
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    return s;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // running and normalising
+
+  /** What one step produced, normalised. */
+  record Observation(String command, int exitCode, JsonNode json, String text, List<String> errors) {
+    String render() {
+      StringBuilder sb = new StringBuilder();
+      sb.append("exit ").append(exitCode).append('\n');
+      if (json != null) {
+        try {
+          sb.append(JSON.writeValueAsString(sorted(json))).append('\n');
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      } else if (!text.isEmpty()) {
+        sb.append(text.endsWith("\n") ? text : text + "\n(no newline at end)\n");
+      }
+      for (String e : errors) sb.append("stderr: ").append(e).append('\n');
+      return sb.toString();
+    }
+  }
+
+  /** Starts a fresh member of {@code binary}, runs the whole script, stops the member. */
+  static List<Observation> runScript(Binary binary, Path dir) {
+    List<Observation> out = new ArrayList<>();
+    Ports.Address address = Ports.allocate();
+    StringBuilder transcript = new StringBuilder();
+    try (Member m = Member.start(binary, dir.resolve(binary.name().toLowerCase() + "-data"), address, FLAGS)) {
+      Map<String, BigInteger> vars = new HashMap<>();
+      int i = 0;
+      for (Step step : script()) {
+        i++;
+        String[] args = step.args().stream().map(a -> substitute(a, vars)).toArray(String[]::new);
+        Etcdctl.Result r = Etcdctl.runWithStdin(m.endpoint(), step.stdin(), args);
+        if (step.captureLease() != null && r.exitCode() == 0) {
+          JsonNode id = r.json().get(step.captureLease());
+          if (id != null) vars.put("lease", id.bigIntegerValue());
+        }
+        Observation o = normalise(step, r, m, vars);
+        out.add(o);
+        transcript.append("#").append(i).append(' ').append(step.display()).append('\n')
+            .append(o.render()).append('\n');
+      }
+    } finally {
+      try {
+        Files.writeString(dir.resolve(binary.name().toLowerCase() + ".txt"), transcript);
+      } catch (IOException e) {
+        // the transcript is a debugging aid only
+      }
+    }
+    return out;
+  }
+
+  private static String substitute(String arg, Map<String, BigInteger> vars) {
+    BigInteger lease = vars.get("lease");
+    return lease == null ? arg : arg.replace("{lease}", lease.toString(16));
+  }
+
+  static Observation normalise(Step step, Etcdctl.Result r, Member m, Map<String, BigInteger> vars) {
+    BigInteger lease = vars.get("lease");
+    JsonNode json = null;
+    String text = r.stdout();
+    boolean wantsJson = step.args().contains("-w") && step.args().get(step.args().indexOf("-w") + 1).equals("json");
+    String trimmed = text.strip();
+    if (wantsJson && r.exitCode() == 0 && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
+      try {
+        json = normaliseJson(JSON.readTree(trimmed), m, lease);
+        text = null;
+      } catch (IOException e) {
+        json = null; // not JSON after all (e.g. "compacted revision N"): compare as text
+      }
+    }
+    if (text != null) text = normaliseText(text, m, lease);
+    List<String> errors = new ArrayList<>();
+    for (String line : r.stderr().split("\n")) {
+      if (line.isBlank()) continue;
+      if (line.startsWith("{")) {
+        try {
+          JsonNode log = JSON.readTree(line);
+          // ts, caller, target (a random uuid) and attempt are client-side noise; msg and error are not
+          errors.add("client log: " + log.path("level").asText() + " " + log.path("msg").asText()
+              + (log.has("error") ? ": " + normaliseText(log.get("error").asText(), m, lease) : ""));
+          continue;
+        } catch (IOException e) {
+          // fall through: compare the raw line
+        }
+      }
+      errors.add(normaliseText(line, m, lease));
+    }
+    return new Observation(step.display(), r.exitCode(), json, text, errors);
+  }
+
+  private static String normaliseText(String s, Member m, BigInteger lease) {
+    String out = s.replace(m.endpoint(), "<endpoint>").replace(m.host() + ":" + m.clientPort(), "<endpoint>");
+    if (lease != null) out = out.replace(lease.toString(16), "<lease>").replace(lease.toString(), "<lease>");
+    return out;
+  }
+
+  private static JsonNode normaliseJson(JsonNode node, Member m, BigInteger lease) {
+    if (node.isObject()) {
+      ObjectNode o = (ObjectNode) node;
+      for (String f : IGNORED_FIELDS) o.remove(f);
+      // the remaining TTL of a live lease depends on timing; its presence and sign do not
+      if (o.has("granted-ttl") && o.path("ttl").asLong() > 0) o.put("ttl", "<positive>");
+      Iterator<Map.Entry<String, JsonNode>> it = o.fields();
+      List<Map.Entry<String, JsonNode>> replace = new ArrayList<>();
+      while (it.hasNext()) {
+        Map.Entry<String, JsonNode> e = it.next();
+        replace.add(Map.entry(e.getKey(), normaliseJson(e.getValue(), m, lease)));
+      }
+      for (Map.Entry<String, JsonNode> e : replace) o.set(e.getKey(), e.getValue());
+      return o;
+    }
+    if (node.isArray()) {
+      ArrayNode a = (ArrayNode) node;
+      for (int i = 0; i < a.size(); i++) a.set(i, normaliseJson(a.get(i), m, lease));
+      return a;
+    }
+    if (node.isIntegralNumber() && lease != null && node.bigIntegerValue().equals(lease)) {
+      return TextNode.valueOf("<lease>");
+    }
+    if (node.isTextual()) return TextNode.valueOf(normaliseText(node.asText(), m, lease));
+    return node;
+  }
+
+  private static JsonNode sorted(JsonNode n) {
+    if (n.isObject()) {
+      ObjectNode o = JSON.createObjectNode();
+      TreeMap<String, JsonNode> fields = new TreeMap<>();
+      n.fields().forEachRemaining(e -> fields.put(e.getKey(), sorted(e.getValue())));
+      fields.forEach(o::set);
+      return o;
+    }
+    if (n.isArray()) {
+      ArrayNode a = JSON.createArrayNode();
+      n.forEach(e -> a.add(sorted(e)));
+      return a;
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // comparing
+
+  /** Human-readable differences between two runs; empty when they agree. */
+  static List<String> compare(String leftName, List<Observation> left, String rightName, List<Observation> right) {
+    List<String> report = new ArrayList<>();
+    for (int i = 0; i < Math.min(left.size(), right.size()); i++) {
+      Observation l = left.get(i);
+      Observation r = right.get(i);
+      List<String> diffs = new ArrayList<>();
+      if (l.exitCode() != r.exitCode()) {
+        diffs.add("exit code: " + leftName + "=" + l.exitCode() + " " + rightName + "=" + r.exitCode());
+      }
+      if (l.json() != null && r.json() != null) {
+        diffJson("$", l.json(), r.json(), leftName, rightName, diffs);
+      } else if (!Objects.equals(l.text(), r.text()) || (l.json() == null) != (r.json() == null)) {
+        diffs.add("stdout differs");
+      }
+      if (!l.errors().equals(r.errors())) diffs.add("stderr differs");
+      if (!diffs.isEmpty()) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("#").append(i + 1).append(' ').append(l.command()).append('\n');
+        for (String d : diffs) sb.append("    ").append(d).append('\n');
+        sb.append("  --- ").append(leftName).append(":\n").append(indent(l.render()));
+        sb.append("  --- ").append(rightName).append(":\n").append(indent(r.render()));
+        report.add(sb.toString());
+      }
+    }
+    if (left.size() != right.size()) {
+      report.add("different number of steps: " + left.size() + " vs " + right.size());
+    }
+    return report;
+  }
+
+  private static void diffJson(String path, JsonNode l, JsonNode r, String ln, String rn, List<String> out) {
+    if (l.isObject() && r.isObject()) {
+      TreeMap<String, Boolean> names = new TreeMap<>();
+      l.fieldNames().forEachRemaining(f -> names.put(f, true));
+      r.fieldNames().forEachRemaining(f -> names.put(f, true));
+      for (String f : names.keySet()) {
+        JsonNode lv = l.get(f);
+        JsonNode rv = r.get(f);
+        if (lv == null || rv == null) {
+          out.add(path + "." + f + ": " + ln + "=" + show(f, lv) + " " + rn + "=" + show(f, rv));
+        } else {
+          diffJson(path + "." + f, lv, rv, ln, rn, out);
+        }
+      }
+    } else if (l.isArray() && r.isArray()) {
+      if (l.size() != r.size()) out.add(path + ": " + ln + " has " + l.size() + " elements, " + rn + " has " + r.size());
+      for (int i = 0; i < Math.min(l.size(), r.size()); i++) diffJson(path + "[" + i + "]", l.get(i), r.get(i), ln, rn, out);
+    } else if (!l.equals(r)) {
+      String field = path.substring(path.lastIndexOf('.') + 1);
+      out.add(path + ": " + ln + "=" + show(field, l) + " " + rn + "=" + show(field, r));
+    }
+  }
+
+  /** A value for the report; base64 keys and values are shown decoded as well. */
+  private static String show(String field, JsonNode v) {
+    if (v == null) return "(absent)";
+    if (v.isTextual() && (field.equals("key") || field.equals("value"))) {
+      try {
+        String decoded = new String(Base64.getDecoder().decode(v.asText()), StandardCharsets.UTF_8);
+        if (decoded.length() > 40) decoded = decoded.substring(0, 40) + "...";
+        return v + " (" + decoded + ")";
+      } catch (IllegalArgumentException e) {
+        return v.toString();
+      }
+    }
+    String s = v.toString();
+    return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+  }
+
+  private static String indent(String s) {
+    return ("      " + s.strip()).replace("\n", "\n      ") + "\n";
+  }
+
+  private static void assertSame(String leftName, List<Observation> left, String rightName, List<Observation> right,
+      Path dir) {
+    List<String> report = compare(leftName, left, rightName, right);
+    if (!report.isEmpty()) {
+      String msg = report.size() + " of " + left.size() + " commands differ between " + leftName + " and " + rightName
+          + " (later differences may follow from the first; transcripts in " + dir + ")\n\n"
+          + String.join("\n", report);
+      try {
+        Files.writeString(dir.resolve("differences.txt"), msg);
+      } catch (IOException e) {
+        // debugging aid only
+      }
+      System.err.println(msg);
+      throw new AssertionError(msg);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the tests
+
+  /** The reference run against real etcd is shared by both tests. */
+  private static List<Observation> etcdReference;
+
+  private static synchronized List<Observation> etcdReference(Path dir) {
+    if (etcdReference == null) etcdReference = runScript(Binary.ETCD, dir);
+    return etcdReference;
+  }
+
+  /** Self-check: two real etcds must agree, otherwise the normalisation hides or invents differences. */
+  @Test
+  void normalisationIsStableEtcdAgainstEtcd(TestInfo info) {
+    Path dir = Workdirs.of(info);
+    List<Observation> first = etcdReference(dir);
+    Path second = Workdirs.fresh(dir.resolve("second"));
+    List<Observation> again = runScript(Binary.ETCD, second);
+    assertSame("etcd", first, "etcd#2", again, dir);
+    // and the script exercises what it claims to: errors as well as successes
+    assertTrue(first.stream().filter(o -> o.exitCode() != 0).count() >= 15, "error steps");
+    assertTrue(first.stream().filter(o -> o.json() != null).count() >= 60, "json steps");
+    assertEquals(script().size(), first.size());
+  }
+
+  @Test
+  void etceteraBehavesLikeEtcd(TestInfo info) {
+    Path dir = Workdirs.of(info);
+    List<Observation> etcd = etcdReference(Workdirs.fresh(dir.resolve("etcd")));
+    List<Observation> etcetera = runScript(Binary.ETCETERA, dir);
+    assertSame("etcd", etcd, "etcetera", etcetera, dir);
+  }
+}
