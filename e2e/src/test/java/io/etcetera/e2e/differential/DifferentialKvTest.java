@@ -33,8 +33,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 /**
- * Differential test: one scripted sequence of etcdctl commands runs against a fresh real etcd and
- * a fresh Etcetera started with the same flags; every observable result must be identical.
+ * Differential test: a scripted sequence of etcdctl commands runs against a fresh real etcd and a
+ * fresh Etcetera started with the same flags; every observable result must be identical. Two
+ * scripts, each on fresh members: {@link #kvScript()} (puts, overwrites, deletes, ranges with
+ * limit/sort/keys-only/rev, txns in both branches, compaction, errors) and {@link #leaseScript()}.
  *
  * <p>Compared per command: the exit code; stdout (parsed JSON for {@code -w json}, compared field
  * by field, else the exact text); and stderr's error lines ({@code Error: ...} and the gRPC error
@@ -45,7 +47,8 @@ import org.junit.jupiter.api.TestInfo;
  *
  * <p>{@link #normalisationIsStableEtcdAgainstEtcd} runs the script against two real etcds; it must
  * pass for the comparison to mean anything. The transcripts of every run are written to
- * {@code e2e/target/e2e-work/DifferentialKvTest/<test>/<binary>.txt}.
+ * {@code e2e/target/e2e-work/DifferentialKvTest/<test>/<script>-<binary>.txt}, the differences to
+ * {@code differences.txt} next to them.
  */
 class DifferentialKvTest {
 
@@ -86,8 +89,12 @@ class DifferentialKvTest {
     return new Step(stdin, all, null);
   }
 
-  /** The script; revisions in it are those of a fresh cluster (revision 1, first write 2). */
-  static List<Step> script() {
+  /** The scripts by name, each run against a fresh member. */
+  static final Map<String, java.util.function.Supplier<List<Step>>> SCRIPTS =
+      Map.of("kv", DifferentialKvTest::kvScript, "lease", DifferentialKvTest::leaseScript);
+
+  /** The KV script; revisions in it are those of a fresh cluster (revision 1, first write 2). */
+  static List<Step> kvScript() {
     List<Step> s = new ArrayList<>();
     // --- empty cluster
     s.add(cmd("get", "", "--from-key", "-w", "json"));
@@ -250,24 +257,40 @@ class DifferentialKvTest {
     s.add(cmd("defrag"));
     s.add(cmd("alarm", "list"));
     s.add(cmd("get", "", "--from-key", "-w", "json"));
-    // --- leases (ids are normalised; they are assigned by the server)
+    return s;
+  }
+
+  /** Leases as etcdctl uses them; ids are normalised as they are assigned by the server. */
+  static List<Step> leaseScript() {
+    List<Step> s = new ArrayList<>();
+    s.add(cmd("lease", "list", "-w", "json"));
     s.add(new Step(null, List.of("lease", "grant", "600", "-w", "json"), "ID"));
-    s.add(cmd("put", "lk", "lv", "--lease={lease}", "-w", "json"));       // 33
-    s.add(cmd("put", "lk2", "lv2", "--lease={lease}"));                   // 34
+    s.add(cmd("put", "lk", "lv", "--lease={lease}", "-w", "json"));       // 2
+    s.add(cmd("put", "lk2", "lv2", "--lease={lease}"));                   // 3
+    s.add(cmd("put", "plain", "v", "-w", "json"));                        // 4
     s.add(cmd("get", "lk", "-w", "json"));
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
     s.add(cmd("lease", "timetolive", "{lease}", "--keys", "-w", "json"));
+    s.add(cmd("lease", "timetolive", "{lease}", "-w", "json"));
     s.add(cmd("lease", "list", "-w", "json"));
     s.add(cmd("lease", "keep-alive", "--once", "{lease}", "-w", "json"));
-    s.add(cmd("put", "lk", "lv3", "--ignore-lease", "-w", "json"));       // 35, keeps the lease
+    s.add(cmd("lease", "keep-alive", "--once", "{lease}"));
+    s.add(cmd("put", "lk", "lv3", "--ignore-lease", "-w", "json"));       // 5, keeps the lease
     s.add(cmd("get", "lk", "-w", "json"));
-    s.add(cmd("lease", "revoke", "{lease}"));                             // 36: deletes lk, lk2
-    s.add(cmd("get", "lk", "--prefix", "-w", "json"));
+    s.add(cmd("put", "plain", "v2", "--lease={lease}", "-w", "json"));    // 6, attaches
+    s.add(cmd("put", "plain", "v3", "-w", "json"));                       // 7, a put without lease detaches
+    s.add(cmd("put", "plain", "v4", "--ignore-lease"));                   // 8
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
+    s.add(cmd("lease", "timetolive", "{lease}", "--keys", "-w", "json"));
+    s.add(cmd("lease", "revoke", "{lease}"));                             // 9: deletes lk, lk2 in one revision
+    s.add(cmd("get", "", "--from-key", "-w", "json"));
     s.add(cmd("lease", "timetolive", "{lease}", "-w", "json"));
     s.add(cmd("lease", "revoke", "{lease}"));
+    s.add(cmd("lease", "keep-alive", "--once", "{lease}"));
     s.add(cmd("lease", "revoke", "1a2b"));
     s.add(cmd("lease", "timetolive", "1a2b", "-w", "json"));
     s.add(cmd("put", "k", "v", "--lease=1a2b"));
-    s.add(cmd("put", "k", "v", "--ignore-lease"));                        // key not found
+    s.add(cmd("put", "nokey", "v", "--ignore-lease"));                    // key not found
     s.add(cmd("lease", "list", "-w", "json"));
     s.add(cmd("get", "", "--from-key", "-w", "json"));
     return s;
@@ -296,14 +319,15 @@ class DifferentialKvTest {
   }
 
   /** Starts a fresh member of {@code binary}, runs the whole script, stops the member. */
-  static List<Observation> runScript(Binary binary, Path dir) {
+  static List<Observation> runScript(String script, Binary binary, Path dir) {
     List<Observation> out = new ArrayList<>();
     Ports.Address address = Ports.allocate();
     StringBuilder transcript = new StringBuilder();
-    try (Member m = Member.start(binary, dir.resolve(binary.name().toLowerCase() + "-data"), address, FLAGS)) {
+    String run = script + "-" + binary.name().toLowerCase();
+    try (Member m = Member.start(binary, dir.resolve(run + "-data"), address, FLAGS)) {
       Map<String, BigInteger> vars = new HashMap<>();
       int i = 0;
-      for (Step step : script()) {
+      for (Step step : SCRIPTS.get(script).get()) {
         i++;
         String[] args = step.args().stream().map(a -> substitute(a, vars)).toArray(String[]::new);
         Etcdctl.Result r = Etcdctl.runWithStdin(m.endpoint(), step.stdin(), args);
@@ -318,7 +342,7 @@ class DifferentialKvTest {
       }
     } finally {
       try {
-        Files.writeString(dir.resolve(binary.name().toLowerCase() + ".txt"), transcript);
+        Files.writeString(dir.resolve(run + ".txt"), transcript);
       } catch (IOException e) {
         // the transcript is a debugging aid only
       }
@@ -367,7 +391,11 @@ class DifferentialKvTest {
 
   private static String normaliseText(String s, Member m, BigInteger lease) {
     String out = s.replace(m.endpoint(), "<endpoint>").replace(m.host() + ":" + m.clientPort(), "<endpoint>");
-    if (lease != null) out = out.replace(lease.toString(16), "<lease>").replace(lease.toString(), "<lease>");
+    if (lease != null) {
+      out = out.replace(String.format("%016x", lease), "<lease>")
+          .replace(lease.toString(16), "<lease>")
+          .replace(lease.toString(), "<lease>");
+    }
     return out;
   }
 
@@ -511,33 +539,44 @@ class DifferentialKvTest {
   // ---------------------------------------------------------------------------------------------
   // the tests
 
-  /** The reference run against real etcd is shared by both tests. */
-  private static List<Observation> etcdReference;
+  /** The reference runs against real etcd, by script, shared by the tests. */
+  private static final Map<String, List<Observation>> etcdReference = new HashMap<>();
 
-  private static synchronized List<Observation> etcdReference(Path dir) {
-    if (etcdReference == null) etcdReference = runScript(Binary.ETCD, dir);
-    return etcdReference;
+  private static synchronized List<Observation> etcdReference(String script, Path dir) {
+    return etcdReference.computeIfAbsent(script, k -> runScript(k, Binary.ETCD, dir));
   }
 
   /** Self-check: two real etcds must agree, otherwise the normalisation hides or invents differences. */
   @Test
   void normalisationIsStableEtcdAgainstEtcd(TestInfo info) {
     Path dir = Workdirs.of(info);
-    List<Observation> first = etcdReference(dir);
-    Path second = Workdirs.fresh(dir.resolve("second"));
-    List<Observation> again = runScript(Binary.ETCD, second);
-    assertSame("etcd", first, "etcd#2", again, dir);
-    // and the script exercises what it claims to: errors as well as successes
-    assertTrue(first.stream().filter(o -> o.exitCode() != 0).count() >= 15, "error steps");
-    assertTrue(first.stream().filter(o -> o.json() != null).count() >= 60, "json steps");
-    assertEquals(script().size(), first.size());
+    for (String script : List.of("kv", "lease")) {
+      List<Observation> first = etcdReference(script, dir);
+      List<Observation> again = runScript(script, Binary.ETCD, Workdirs.fresh(dir.resolve("second-" + script)));
+      assertSame("etcd", first, "etcd#2", again, dir);
+      assertEquals(SCRIPTS.get(script).get().size(), first.size());
+    }
+    // the scripts exercise what they claim to: errors as well as successes
+    List<Observation> kv = etcdReference("kv", dir);
+    assertTrue(kv.stream().filter(o -> o.exitCode() != 0).count() >= 15, "error steps");
+    assertTrue(kv.stream().filter(o -> o.json() != null).count() >= 60, "json steps");
+    List<Observation> lease = etcdReference("lease", dir);
+    assertTrue(lease.stream().filter(o -> o.exitCode() == 0).count() >= 20, "lease steps that succeed on etcd");
   }
 
   @Test
-  void etceteraBehavesLikeEtcd(TestInfo info) {
+  void etceteraKvBehavesLikeEtcd(TestInfo info) {
     Path dir = Workdirs.of(info);
-    List<Observation> etcd = etcdReference(Workdirs.fresh(dir.resolve("etcd")));
-    List<Observation> etcetera = runScript(Binary.ETCETERA, dir);
+    List<Observation> etcd = etcdReference("kv", Workdirs.fresh(dir.resolve("etcd")));
+    List<Observation> etcetera = runScript("kv", Binary.ETCETERA, dir);
+    assertSame("etcd", etcd, "etcetera", etcetera, dir);
+  }
+
+  @Test
+  void etceteraLeasesBehaveLikeEtcd(TestInfo info) {
+    Path dir = Workdirs.of(info);
+    List<Observation> etcd = etcdReference("lease", Workdirs.fresh(dir.resolve("etcd")));
+    List<Observation> etcetera = runScript("lease", Binary.ETCETERA, dir);
     assertSame("etcd", etcd, "etcetera", etcetera, dir);
   }
 }

@@ -36,27 +36,37 @@ public final class KvFixture implements AutoCloseable {
 
   private final Path dir;
   private final LeaseLookup leases;
+  private final boolean fsync;
   private Backend backend;
   private MvccStore store;
   private KvApplier applier;
   private long index;
 
-  private KvFixture(Path dir, LeaseLookup leases) {
+  private KvFixture(Path dir, LeaseLookup leases, boolean fsync) {
     this.dir = dir;
     this.leases = leases;
+    this.fsync = fsync;
     openStore();
   }
 
   public static KvFixture open(Path dir) {
-    return new KvFixture(dir, LeaseLookup.NONE);
+    return new KvFixture(dir, LeaseLookup.NONE, true);
   }
 
   public static KvFixture open(Path dir, LeaseLookup leases) {
-    return new KvFixture(dir, leases);
+    return new KvFixture(dir, leases, true);
+  }
+
+  /**
+   * Without fsync of each commit (etcd's --unsafe-no-fsync): for long randomized runs. A clean
+   * close still flushes everything, so reopening sees every commit.
+   */
+  public static KvFixture openNoFsync(Path dir) {
+    return new KvFixture(dir, LeaseLookup.NONE, false);
   }
 
   private void openStore() {
-    backend = Backend.open(dir);
+    backend = Backend.open(dir, fsync);
     store = MvccStore.open(backend);
     applier = new KvApplier(store, leases);
     index = store.appliedIndex();
