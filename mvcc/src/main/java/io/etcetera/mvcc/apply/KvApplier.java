@@ -61,9 +61,14 @@ public final class KvApplier {
       throw EtcdError.LEASE_NOT_FOUND.exception();
     }
     WriteTxn txn = store.write(batch);
-    PutResponse r = put(txn, p);
-    txn.end();
-    return r;
+    try {
+      PutResponse r = put(txn, p);
+      txn.end();
+      return r;
+    } catch (RuntimeException e) {
+      txn.abort();
+      throw e;
+    }
   }
 
   private static PutResponse put(WriteTxn txn, PutRequest p) {
@@ -92,9 +97,14 @@ public final class KvApplier {
 
   private DeleteRangeResponse deleteRange(ApplyBatch batch, DeleteRangeRequest d) {
     WriteTxn txn = store.write(batch);
-    DeleteRangeResponse r = deleteRange(txn, d);
-    txn.end();
-    return r;
+    try {
+      DeleteRangeResponse r = deleteRange(txn, d);
+      txn.end();
+      return r;
+    } catch (RuntimeException e) {
+      txn.abort();
+      throw e;
+    }
   }
 
   private static DeleteRangeResponse deleteRange(WriteTxn txn, DeleteRangeRequest d) {
@@ -111,16 +121,24 @@ public final class KvApplier {
 
   private TxnResponse txn(ApplyBatch batch, TxnRequest rt) {
     WriteTxn txn = store.write(batch);
-    List<Boolean> path = new ArrayList<>();
-    compareToPath(txn, rt, path);
-    if (!isReadOnly(rt)) {
-      checkPuts(txn, rt, path, 0);
+    try {
+      List<Boolean> path = new ArrayList<>();
+      compareToPath(txn, rt, path);
+      if (!isReadOnly(rt)) {
+        checkPuts(txn, rt, path, 0);
+      }
+      checkRanges(txn, rt, path, 0);
+      TxnResponse.Builder resp = TxnResponse.newBuilder();
+      // etcd checks the taken branches against the state before the txn and panics if an op still
+      // fails (an ignore_value put after a delete of its key in the same txn); Etcetera refuses
+      // the whole txn instead and leaves no trace of it
+      applyTxn(txn, rt, path, new int[] {0}, resp);
+      long rev = txn.end();
+      return resp.setHeader(ResponseHeader.newBuilder().setRevision(rev)).build();
+    } catch (RuntimeException e) {
+      txn.abort();
+      throw e;
     }
-    checkRanges(txn, rt, path, 0);
-    TxnResponse.Builder resp = TxnResponse.newBuilder();
-    applyTxn(txn, rt, path, new int[] {0}, resp);
-    long rev = txn.end();
-    return resp.setHeader(ResponseHeader.newBuilder().setRevision(rev)).build();
   }
 
   /** Evaluates the compares of {@code rt} and of every txn nested in its taken branch, depth first. */
@@ -227,7 +245,7 @@ public final class KvApplier {
         if (rev > txn.readRevision()) {
           throw EtcdError.FUTURE_REV.exception();
         }
-        if (rev < store.compactRevision()) {
+        if (rev < store.writeCompactRevision()) {
           throw EtcdError.COMPACTED.exception();
         }
       } else if (op.hasRequestTxn()) {

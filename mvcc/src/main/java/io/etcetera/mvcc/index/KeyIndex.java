@@ -42,6 +42,15 @@ public final class KeyIndex {
     keys.put(key, h.tombstone(main, sub));
   }
 
+  /** Writer only: puts back a view taken before an aborted change ({@code null}: the key was absent). */
+  public void reset(byte[] key, KeyHistory view) {
+    if (view == null) {
+      keys.remove(key);
+    } else {
+      keys.put(key, view);
+    }
+  }
+
   /** Writer only, at start: replays one row read from disk. */
   public void restore(byte[] key, long main, long sub, boolean tombstone, long createRevision, long version, long lease) {
     KeyHistory h = keys.get(key);

@@ -31,6 +31,26 @@ public final class ApplyBatch implements AutoCloseable {
     }
   }
 
+  void setSavePoint() {
+    writes.setSavePoint();
+  }
+
+  void popSavePoint() {
+    try {
+      writes.popSavePoint();
+    } catch (org.rocksdb.RocksDBException e) {
+      throw new io.etcetera.mvcc.backend.BackendException("cannot drop a save point", e);
+    }
+  }
+
+  void rollbackToSavePoint() {
+    try {
+      writes.rollbackToSavePoint();
+    } catch (org.rocksdb.RocksDBException e) {
+      throw new io.etcetera.mvcc.backend.BackendException("cannot roll back a write batch", e);
+    }
+  }
+
   /**
    * Records the log position that this batch brings the store to. Entries that changed nothing
    * (reads, refused requests) need no disk write of their own: their index is persisted with the

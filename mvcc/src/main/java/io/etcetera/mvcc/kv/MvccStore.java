@@ -26,9 +26,12 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: exactly one writer, the apply thread, calls {@link #write}, {@link #compact} and
  * {@link #commit}. Any thread may call {@link #range}. The writer's order is: rows and index
  * entries for a batch, then one durable RocksDB write, then {@code currentRev} is published; so a
- * reader that takes {@code currentRev} first sees only durable revisions. A compaction publishes
- * {@code compactRev} before it trims the index, and readers re-check it after reading, so a read
- * racing a compaction fails with etcd's compacted error rather than seeing a trimmed history.
+ * reader that takes {@code currentRev} first sees only durable revisions. A compaction is checked
+ * and recorded when applied but takes effect after its batch is durable: {@code currentRev}, then
+ * {@code compactRev} (≤ it) are published, then the index is trimmed. Readers re-check
+ * {@code compactRev} after reading, so a read racing a compaction never answers from a trimmed
+ * history: a read at a given revision fails with etcd's compacted error, a read of the newest
+ * revision retries at the new newest one (etcd never refuses those).
  */
 public final class MvccStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MvccStore.class);
@@ -39,8 +42,10 @@ public final class MvccStore implements AutoCloseable {
 
   /** Newest durable revision: readers never look past it. Written by the apply thread only. */
   private volatile long currentRev;
-  /** Reads below this revision fail with ErrCompacted. Written by the apply thread only. */
-  private volatile long compactRev;
+  /** Reads below this revision fail with ErrCompacted; -1 before the first compaction, as etcd. */
+  private volatile long compactRev = -1;
+  /** Writer only: the compacted revision including compactions applied but not yet durable. */
+  private long pendingCompactRev = -1;
   /** Writer only: the revision of the last applied write, durable or not yet. */
   private long pendingRev;
   /** Writer only: the applied log index persisted (or about to be) with the state. */
@@ -63,7 +68,8 @@ public final class MvccStore implements AutoCloseable {
     appliedIndex = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_INDEX));
     appliedTerm = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_TERM));
     long rev = Math.max(1, MetaKeys.decode(backend.getMeta(MetaKeys.CURRENT_REVISION)));
-    long scheduled = MetaKeys.decode(backend.getMeta(MetaKeys.SCHEDULED_COMPACT));
+    byte[] scheduledRaw = backend.getMeta(MetaKeys.SCHEDULED_COMPACT);
+    long scheduled = scheduledRaw == null ? -1 : MetaKeys.decode(scheduledRaw);
     long finished = MetaKeys.decode(backend.getMeta(MetaKeys.FINISHED_COMPACT));
     long rows = 0;
     try (RocksIterator it = backend.kvIterator()) {
@@ -79,8 +85,9 @@ public final class MvccStore implements AutoCloseable {
     }
     currentRev = rev;
     pendingRev = rev;
-    if (scheduled > 0) {
+    if (scheduled >= 0) {
       compactRev = scheduled;
+      pendingCompactRev = scheduled;
       Set<Revision> keep = new HashSet<>();
       index.compact(scheduled, (key, kept) -> keep.add(kept));
       if (finished < scheduled) {
@@ -126,15 +133,30 @@ public final class MvccStore implements AutoCloseable {
    * {@code rangeKeys}: at most {@code limit} key-values (0 = all) and the count of all keys.
    */
   public RangeResult range(byte[] key, byte[] end, long rev, long limit, boolean countOnly) {
-    return rangeAt(key, end, rev, limit, countOnly, currentRev, this::durableRows);
+    while (true) {
+      long cur = currentRev;
+      try {
+        return rangeAt(key, end, rev, limit, countOnly, cur, -1, this::durableRows);
+      } catch (io.etcetera.api.errors.EtcdException e) {
+        // a read of the newest revision that a compaction overtook is retried at the new newest one
+        if (rev > 0 || e.error() != EtcdError.COMPACTED || currentRev == cur) {
+          throw e;
+        }
+      }
+    }
   }
 
-  RangeResult rangeAt(byte[] key, byte[] end, long rev, long limit, boolean countOnly, long cur, RowSource rows) {
+  /**
+   * etcd's rangeKeys over the index at {@code cur}. {@code floor} is the compacted revision the
+   * caller must respect beyond the published one (the writer's pending compaction), or -1.
+   */
+  RangeResult rangeAt(byte[] key, byte[] end, long rev, long limit, boolean countOnly, long cur, long floor,
+      RowSource rows) {
     if (rev > cur) {
       throw EtcdError.FUTURE_REV.exception();
     }
     long at = rev <= 0 ? cur : rev;
-    if (at < compactRev) {
+    if (at < compactRev || at < floor) {
       throw EtcdError.COMPACTED.exception();
     }
     List<Revision> revs = new ArrayList<>();
@@ -198,31 +220,39 @@ public final class MvccStore implements AutoCloseable {
     return pendingRev;
   }
 
+  /** Writer only: the compacted revision as the next applied request must see it. */
+  public long writeCompactRevision() {
+    return pendingCompactRev;
+  }
+
   /**
-   * Writer only: compacts history at {@code rev}, as etcd's Compact. The index is trimmed now;
-   * the rows are deleted by the compactor after the batch is durable.
+   * Writer only: compacts history at {@code rev}, as etcd's Compact. Checked and recorded now;
+   * once the batch is durable the index is trimmed and the compactor deletes the rows.
    *
    * @return completes when every row below {@code rev} that nobody can read is deleted
    */
   public CompletableFuture<Void> compact(ApplyBatch batch, long rev) {
-    if (rev <= compactRev) {
+    if (rev <= pendingCompactRev) {
       throw EtcdError.COMPACTED.exception();
     }
     if (rev > pendingRev) {
       throw EtcdError.FUTURE_REV.exception();
     }
-    compactRev = rev; // before trimming: racing readers re-check it (see the class comment)
-    Set<Revision> keep = new HashSet<>();
-    index.compact(rev, (key, kept) -> keep.add(kept));
+    pendingCompactRev = rev;
     batch.put(backend.meta(), MetaKeys.SCHEDULED_COMPACT, MetaKeys.encode(rev));
     CompletableFuture<Void> done = new CompletableFuture<>();
-    batch.afterCommit(() -> compactor.schedule(rev, keep).whenComplete((v, t) -> {
-      if (t != null) {
-        done.completeExceptionally(t);
-      } else {
-        done.complete(null);
-      }
-    }));
+    batch.afterCommit(() -> {
+      compactRev = rev; // before trimming: racing readers re-check it (see the class comment)
+      Set<Revision> keep = new HashSet<>();
+      index.compact(rev, (key, kept) -> keep.add(kept));
+      compactor.schedule(rev, keep).whenComplete((v, t) -> {
+        if (t != null) {
+          done.completeExceptionally(t);
+        } else {
+          done.complete(null);
+        }
+      });
+    });
     batch.dirty = true;
     return done;
   }

@@ -14,6 +14,9 @@ import java.util.Map;
  * Reads inside it see its own earlier changes. Nothing changes the revision unless something
  * is written.
  *
+ * <p>A txn is all or nothing: if applying it fails part-way ({@link #abort}), its rows leave the
+ * batch and the index gets back the views it had, as if the txn had never started.
+ *
  * <p>Threading: apply thread only.
  */
 public final class WriteTxn {
@@ -21,12 +24,21 @@ public final class WriteTxn {
   private final ApplyBatch batch;
   private final long beginRev;
   private final List<KeyValue> changes = new ArrayList<>();
+  /** The index view of every key this txn changed, as it was before (null: absent); for abort. */
+  private final java.util.TreeMap<byte[], KeyHistory> before = new java.util.TreeMap<>(io.etcetera.mvcc.index.KeyIndex.KEY_ORDER);
   private boolean ended;
 
   WriteTxn(MvccStore store, ApplyBatch batch, long beginRev) {
     this.store = store;
     this.batch = batch;
     this.beginRev = beginRev;
+    batch.setSavePoint();
+  }
+
+  private void remember(byte[] key, KeyHistory view) {
+    if (!before.containsKey(key)) {
+      before.put(key, view);
+    }
   }
 
   /** The revision reads inside this txn see: the new one once something was written. */
@@ -40,7 +52,7 @@ public final class WriteTxn {
   }
 
   public RangeResult range(byte[] key, byte[] end, long rev, long limit, boolean countOnly) {
-    return store.rangeAt(key, end, rev, limit, countOnly, readRevision(), this::rows);
+    return store.rangeAt(key, end, rev, limit, countOnly, readRevision(), store.writeCompactRevision(), this::rows);
   }
 
   private List<KeyValue> rows(List<Revision> revs) {
@@ -73,10 +85,11 @@ public final class WriteTxn {
   public long put(ByteString key, ByteString value, long lease) {
     long rev = beginRev + 1;
     byte[] k = key.toByteArray();
-    KeyHistory before = store.index().get(k);
-    boolean exists = before != null && !before.isDeleted();
-    long create = exists ? before.createMain() : rev;
-    long version = exists ? before.version() + 1 : 1;
+    KeyHistory old = store.index().get(k);
+    remember(k, old);
+    boolean exists = old != null && !old.isDeleted();
+    long create = exists ? old.createMain() : rev;
+    long version = exists ? old.version() + 1 : 1;
     Revision r = new Revision(rev, changes.size());
     KeyValue kv = KeyValue.newBuilder()
         .setKey(key)
@@ -113,8 +126,26 @@ public final class WriteTxn {
     Revision r = new Revision(rev, changes.size());
     KeyValue tomb = KeyValue.newBuilder().setKey(ByteString.copyFrom(key)).build();
     batch.put(store.backend().kv(), r.toKey(true), tomb.toByteArray());
+    remember(key, store.index().get(key));
     store.index().tombstone(key, r.main(), r.sub());
     changes.add(tomb);
+  }
+
+  /**
+   * Undoes everything this txn did: used when applying it failed part-way. The store is then as if
+   * the txn had never started, and its revision is not used.
+   */
+  public void abort() {
+    if (ended) {
+      throw new IllegalStateException("abort after end");
+    }
+    ended = true;
+    batch.rollbackToSavePoint();
+    for (var e : before.entrySet()) {
+      store.index().reset(e.getKey(), e.getValue());
+    }
+    batch.pendingRows.keySet().removeIf(r -> r.main() == beginRev + 1);
+    changes.clear();
   }
 
   /** The changes so far: puts carry their full key-value, deletes only the key. */
@@ -128,6 +159,7 @@ public final class WriteTxn {
       throw new IllegalStateException("txn ended twice");
     }
     ended = true;
+    batch.popSavePoint();
     if (changes.isEmpty()) {
       return beginRev;
     }

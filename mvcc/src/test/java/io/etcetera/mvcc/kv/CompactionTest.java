@@ -122,7 +122,7 @@ class CompactionTest {
   @Test
   void compactAboveTheCurrentRevisionIsFutureRev() {
     assertEquals(EtcdError.FUTURE_REV, kv.applyExpectingError(compaction(10)).error());
-    assertEquals(0, kv.store().compactRevision());
+    assertEquals(-1, kv.store().compactRevision());
     assertEquals(8, kv.rowCount());
     // the current revision itself is fine
     CompactionResponse c = kv.compact(9);
@@ -178,6 +178,33 @@ class CompactionTest {
   }
 
   @Test
+  void physicalCompactionOfManyChunks(@TempDir Path other) {
+    // 120 revisions of 100 keys each, then every key overwritten: 12000 rows to delete
+    try (KvFixture big = KvFixture.openNoFsync(other)) {
+      for (int round = 0; round < 2; round++) {
+        for (int t = 0; t < 60; t++) {
+          io.etcetera.api.etcdserverpb.TxnRequest.Builder txn = io.etcetera.mvcc.testutil.Req.txn();
+          for (int k = 0; k < 100; k++) {
+            txn.addSuccess(io.etcetera.mvcc.testutil.Req.op(
+                io.etcetera.mvcc.testutil.Req.put(String.format("key-%02d-%03d", t, k), "r" + round)));
+          }
+          big.txn(txn.build());
+        }
+      }
+      assertEquals(121, big.currentRevision());
+      assertEquals(12000, big.rowCount());
+      RangeResponse before = big.all(121);
+      big.compact(121);
+      assertEquals(6000, big.rowCount());
+      assertEquals(before, big.all(121));
+      assertEquals(121, MetaKeys.decode(big.backend().getMeta(MetaKeys.FINISHED_COMPACT)));
+      big.reopen();
+      assertEquals(6000, big.rowCount());
+      assertEquals(before, big.all(121));
+    }
+  }
+
+  @Test
   void compactionIsRecordedInMetaWhenApplied() {
     kv.compaction(4, false);
     assertEquals(4, MetaKeys.decode(kv.backend().getMeta(MetaKeys.SCHEDULED_COMPACT)));
@@ -216,5 +243,42 @@ class CompactionTest {
     kv.put("b", "4"); // 11
     assertEquals(kv("b", "4", 4, 11, 4), kv.get("b").getKvs(0));
     assertTrue(kv.rowCount() >= 2);
+  }
+
+  /**
+   * A read of the latest revision never fails with "compacted" in etcd: a compaction at R is
+   * applied after R exists, and reads of the latest see at least R. Here a group-commit batch
+   * holds a put (revision 10) and a compaction at 10; until the batch is durable readers are at
+   * revision 9, so a latest read must answer revision 9 (or wait for the batch and answer 10),
+   * not ErrCompacted.
+   */
+  @Test
+  void latestReadWhileACompactionBatchIsPendingIsNotCompacted() throws Exception {
+    MvccStore store = kv.store();
+    io.etcetera.mvcc.apply.KvApplier applier =
+        new io.etcetera.mvcc.apply.KvApplier(store, io.etcetera.mvcc.apply.LeaseLookup.NONE);
+    RangeResponse at9 = kv.all(0);
+    java.util.concurrent.CompletableFuture<RangeResponse> read;
+    try (ApplyBatch batch = new ApplyBatch()) {
+      applier.apply(batch, io.etcetera.mvcc.testutil.Req.raft(io.etcetera.mvcc.testutil.Req.put("a", "4"))); // 10
+      applier.apply(batch, compaction(10));
+      // another thread reads the latest revision before the batch is durable
+      read = java.util.concurrent.CompletableFuture.supplyAsync(() -> kv.all(0));
+      try {
+        read.get(2, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException waiting) {
+        // a read that waits for the batch is fine too
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new AssertionError("a read of the latest revision failed", e.getCause());
+      }
+      batch.setApplied(100, 1);
+      store.commit(batch);
+    }
+    RangeResponse latest = read.get(10, TimeUnit.SECONDS);
+    if (latest.getHeader().getRevision() == 9) {
+      assertEquals(at9, latest);
+    } else {
+      assertEquals(kv.all(10), latest);
+    }
   }
 }

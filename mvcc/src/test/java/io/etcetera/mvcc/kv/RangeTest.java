@@ -214,6 +214,23 @@ class RangeTest {
   }
 
   @Test
+  void nonKeyTargetWithOrderNoneAndALimitSortsOnlyTheFirstPageAsEtcd() {
+    // etcd fetches limit+1 keys in key order when sort_order is NONE, then sorts that page by the
+    // target: bar(mod 7), foo(2), foo/a(6) -> foo, foo/a
+    RangeResponse r = range(Req.all().setSortTarget(SortTarget.MOD).setSortOrder(SortOrder.NONE).setLimit(2));
+    assertEquals(List.of("foo", "foo/a"), keys(r));
+    assertTrue(r.getMore());
+    assertEquals(6, r.getCount());
+  }
+
+  @Test
+  void negativeRevisionReadsTheLatest() {
+    assertEquals(kv.all(0), range(Req.all().setRevision(-1)));
+    kv.compact(5);
+    assertEquals(kv.all(0), range(Req.all().setRevision(-3)));
+  }
+
+  @Test
   void sortWithLimitSortsEverythingThenCuts() {
     RangeResponse r = range(Req.all().setSortTarget(SortTarget.MOD).setSortOrder(SortOrder.DESCEND).setLimit(2));
     assertEquals(List.of("zz", "foo/c"), keys(r));
