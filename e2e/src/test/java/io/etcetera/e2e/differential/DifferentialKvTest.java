@@ -34,41 +34,53 @@ import org.junit.jupiter.api.TestInfo;
 
 /**
  * Differential test: a scripted sequence of etcdctl commands runs against a fresh real etcd and a
- * fresh Etcetera started with the same flags; every observable result must be identical. Two
+ * fresh Etcetera started with the same flags; every observable result must be identical. Three
  * scripts, each on fresh members: {@link #kvScript()} (puts, overwrites, deletes, ranges with
- * limit/sort/keys-only/rev, txns in both branches, compaction, errors) and {@link #leaseScript()}.
+ * limit/sort/keys-only/rev, txns in both branches, compaction, errors: compacted and future
+ * revision, too large request, too many txn ops, duplicate txn key, empty key; member list),
+ * {@link #leaseScript()} and {@link #watchScript()} (history replay, prev-kv, ranges, compacted).
+ *
+ * <p>etcdctl 3.4 has no {@code get --count-only} (it answers "unknown flag"): the count is taken
+ * from {@code --keys-only --limit=1 -w json} instead.
  *
  * <p>Compared per command: the exit code; stdout (parsed JSON for {@code -w json}, compared field
  * by field, else the exact text); and stderr's error lines ({@code Error: ...} and the gRPC error
- * etcdctl's client logs, which carries the status code). Normalised away, and only these: {@code
- * cluster_id}, {@code member_id} and {@code raft_term} anywhere in JSON, the member's endpoint URL
- * in text, lease ids (assigned by the server, compared as {@code <lease>}), the remaining TTL of a
- * live lease (timing), and the timestamps/uuids of etcdctl's client log lines.
+ * etcdctl's client logs, which carries the status code). Normalised away, and only these: the
+ * values of the member id, cluster id and {@code raft_term} (replaced by placeholders wherever they
+ * appear, so their presence is still compared), the member's client and peer URLs, lease ids
+ * (assigned by the server, compared as {@code <lease>}), the remaining TTL of a
+ * live lease (timing), the order of a lease's keys in {@code timetolive --keys} (etcd: Go map order)
+ * and the timestamps/uuids of etcdctl's client log lines.
  *
- * <p>{@link #normalisationIsStableEtcdAgainstEtcd} runs the script against two real etcds; it must
+ * <p>{@link #normalisationIsStableEtcdAgainstEtcd} runs the scripts against two real etcds; it must
  * pass for the comparison to mean anything. The transcripts of every run are written to
  * {@code e2e/target/e2e-work/DifferentialKvTest/<test>/<script>-<binary>.txt}, the differences to
  * {@code differences.txt} next to them.
  */
 class DifferentialKvTest {
 
-  /** The same extra flags for both members. */
-  static final String[] FLAGS = {"--max-request-bytes=1024", "--max-txn-ops=8"};
+  /** How long a watch may take to show its marker. */
+  static final java.time.Duration WATCH_TIMEOUT = java.time.Duration.ofSeconds(20);
+
+  /** The same extra flags for both members (the same name too, so member lists compare). */
+  static final String[] FLAGS = {"--name=differential", "--max-request-bytes=1024", "--max-txn-ops=8"};
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
       .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
-  private static final List<String> IGNORED_FIELDS = List.of("cluster_id", "member_id", "raft_term");
 
   // ---------------------------------------------------------------------------------------------
   // the script
 
-  /** One etcdctl invocation; {@code {lease}} in args is replaced by the captured lease id (hex). */
-  record Step(String stdin, List<String> args, String captureLease) {
+  /**
+   * One etcdctl invocation; {@code {lease}} in args is replaced by the lease id captured from the
+   * field {@code captureLease} of an earlier step's JSON (shown unreplaced: ids differ per run).
+   */
+  record Step(String stdin, List<String> args, String captureLease, String until) {
     String display() {
       StringBuilder sb = new StringBuilder("etcdctl");
       for (String a : args) sb.append(' ').append(a.isEmpty() || a.contains(" ") || a.length() > 60 ? quote(a) : a);
-      // {lease} stays as written: the id differs between runs
       if (stdin != null) sb.append(" <<< ").append(quote(stdin));
+      if (until != null) sb.append("  (until stdout shows ").append(quote(until)).append(')');
       return sb.toString();
     }
 
@@ -79,19 +91,25 @@ class DifferentialKvTest {
   }
 
   static Step cmd(String... args) {
-    return new Step(null, List.of(args), null);
+    return new Step(null, List.of(args), null, null);
   }
 
   static Step txn(String stdin, String... args) {
     List<String> all = new ArrayList<>();
     all.add("txn");
     all.addAll(Arrays.asList(args));
-    return new Step(stdin, all, null);
+    return new Step(stdin, all, null, null);
+  }
+
+  /** A command that runs until a stdout line contains {@code marker} (then it is stopped), e.g. watch. */
+  static Step until(String marker, String... args) {
+    return new Step(null, List.of(args), null, marker);
   }
 
   /** The scripts by name, each run against a fresh member. */
   static final Map<String, java.util.function.Supplier<List<Step>>> SCRIPTS =
-      Map.of("kv", DifferentialKvTest::kvScript, "lease", DifferentialKvTest::leaseScript);
+      Map.of("kv", DifferentialKvTest::kvScript, "lease", DifferentialKvTest::leaseScript,
+          "watch", DifferentialKvTest::watchScript);
 
   /** The KV script; revisions in it are those of a fresh cluster (revision 1, first write 2). */
   static List<Step> kvScript() {
@@ -253,7 +271,9 @@ class DifferentialKvTest {
     s.add(txn("\nget a\n\n\n", "-w", "json"));
     s.add(cmd("put", "after", "compaction", "-w", "json"));               // 32
     s.add(cmd("get", "", "--from-key", "-w", "json"));
-    // --- maintenance that has deterministic output
+    // --- maintenance and cluster commands with deterministic output
+    s.add(cmd("member", "list", "-w", "json"));
+    s.add(cmd("member", "list"));
     s.add(cmd("defrag"));
     s.add(cmd("alarm", "list"));
     s.add(cmd("get", "", "--from-key", "-w", "json"));
@@ -264,7 +284,7 @@ class DifferentialKvTest {
   static List<Step> leaseScript() {
     List<Step> s = new ArrayList<>();
     s.add(cmd("lease", "list", "-w", "json"));
-    s.add(new Step(null, List.of("lease", "grant", "600", "-w", "json"), "ID"));
+    s.add(new Step(null, List.of("lease", "grant", "600", "-w", "json"), "ID", null));
     s.add(cmd("put", "lk", "lv", "--lease={lease}", "-w", "json"));       // 2
     s.add(cmd("put", "lk2", "lv2", "--lease={lease}"));                   // 3
     s.add(cmd("put", "plain", "v", "-w", "json"));                        // 4
@@ -293,6 +313,31 @@ class DifferentialKvTest {
     s.add(cmd("put", "nokey", "v", "--ignore-lease"));                    // key not found
     s.add(cmd("lease", "list", "-w", "json"));
     s.add(cmd("get", "", "--from-key", "-w", "json"));
+    return s;
+  }
+
+  /** Watches replaying history (etcdctl's watch never ends by itself: each runs until the marker). */
+  static List<Step> watchScript() {
+    String end = "the-end";
+    String endJson = Base64.getEncoder().encodeToString(end.getBytes(StandardCharsets.UTF_8));
+    List<Step> s = new ArrayList<>();
+    s.add(cmd("put", "w/a", "1"));                                        // 2
+    s.add(cmd("put", "w/b", "2"));                                        // 3
+    s.add(cmd("put", "x/outside", "0"));                                  // 4
+    s.add(cmd("put", "w/a", "3"));                                        // 5
+    s.add(cmd("del", "w/b"));                                             // 6
+    s.add(txn("\nput w/c 4\nput w/d 5\ndel w/a\n\n\n"));                    // 7
+    s.add(cmd("put", "w/a", end, "-w", "json"));                          // 8
+    s.add(until(endJson, "watch", "w/", "--prefix", "--rev=2", "-w", "json"));
+    s.add(until(end, "watch", "w/", "--prefix", "--rev=2"));
+    s.add(until(endJson, "watch", "w/a", "--rev=1", "--prev-kv", "-w", "json"));
+    s.add(until(endJson, "watch", "w/a", "w/c", "--rev=2", "-w", "json"));
+    s.add(until(end, "watch", "w/", "--prefix", "--rev=6", "--prev-kv"));
+    s.add(cmd("compaction", "5"));
+    s.add(until(endJson, "watch", "w/", "--prefix", "--rev=4", "-w", "json")); // canceled: compacted
+    s.add(until(end, "watch", "w/", "--prefix", "--rev=4"));
+    s.add(until(endJson, "watch", "w/", "--prefix", "--rev=5", "-w", "json")); // the compacted revision itself
+    s.add(until(endJson, "watch", "w/a", "--rev=6", "--prev-kv", "-w", "json"));
     return s;
   }
 
@@ -326,11 +371,17 @@ class DifferentialKvTest {
     String run = script + "-" + binary.name().toLowerCase();
     try (Member m = Member.start(binary, dir.resolve(run + "-data"), address, FLAGS)) {
       Map<String, BigInteger> vars = new HashMap<>();
+      // the ids the member assigned itself: compared as placeholders wherever they appear
+      JsonNode header = Etcdctl.run(m.endpoint(), "get", "e2e-probe", "-w", "json").json().path("header");
+      if (header.has("member_id")) vars.put("member-id", header.get("member_id").bigIntegerValue());
+      if (header.has("cluster_id")) vars.put("cluster-id", header.get("cluster_id").bigIntegerValue());
       int i = 0;
       for (Step step : SCRIPTS.get(script).get()) {
         i++;
         String[] args = step.args().stream().map(a -> substitute(a, vars)).toArray(String[]::new);
-        Etcdctl.Result r = Etcdctl.runWithStdin(m.endpoint(), step.stdin(), args);
+        Etcdctl.Result r = step.until() == null
+            ? Etcdctl.runWithStdin(m.endpoint(), step.stdin(), args)
+            : Etcdctl.runUntil(m.endpoint(), step.until(), WATCH_TIMEOUT, args);
         if (step.captureLease() != null && r.exitCode() == 0) {
           JsonNode id = r.json().get(step.captureLease());
           if (id != null) vars.put("lease", id.bigIntegerValue());
@@ -356,20 +407,26 @@ class DifferentialKvTest {
   }
 
   static Observation normalise(Step step, Etcdctl.Result r, Member m, Map<String, BigInteger> vars) {
-    BigInteger lease = vars.get("lease");
     JsonNode json = null;
     String text = r.stdout();
     boolean wantsJson = step.args().contains("-w") && step.args().get(step.args().indexOf("-w") + 1).equals("json");
     String trimmed = text.strip();
-    if (wantsJson && r.exitCode() == 0 && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
+    if (wantsJson && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
       try {
-        json = normaliseJson(JSON.readTree(trimmed), m, lease);
+        // a watch prints one JSON document per response: several documents become an array
+        List<JsonNode> docs = new ArrayList<>();
+        try (com.fasterxml.jackson.databind.MappingIterator<JsonNode> it =
+            JSON.readerFor(JsonNode.class).readValues(trimmed)) {
+          while (it.hasNextValue()) docs.add(it.nextValue());
+        }
+        JsonNode parsed = docs.size() == 1 ? docs.get(0) : JSON.createArrayNode().addAll(docs);
+        json = normaliseJson(parsed, m, vars);
         text = null;
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         json = null; // not JSON after all (e.g. "compacted revision N"): compare as text
       }
     }
-    if (text != null) text = normaliseText(text, m, lease);
+    if (text != null) text = normaliseText(text, m, vars);
     List<String> errors = new ArrayList<>();
     for (String line : r.stderr().split("\n")) {
       if (line.isBlank()) continue;
@@ -378,51 +435,64 @@ class DifferentialKvTest {
           JsonNode log = JSON.readTree(line);
           // ts, caller, target (a random uuid) and attempt are client-side noise; msg and error are not
           errors.add("client log: " + log.path("level").asText() + " " + log.path("msg").asText()
-              + (log.has("error") ? ": " + normaliseText(log.get("error").asText(), m, lease) : ""));
+              + (log.has("error") ? ": " + normaliseText(log.get("error").asText(), m, vars) : ""));
           continue;
         } catch (IOException e) {
           // fall through: compare the raw line
         }
       }
-      errors.add(normaliseText(line, m, lease));
+      errors.add(normaliseText(line, m, vars));
     }
     return new Observation(step.display(), r.exitCode(), json, text, errors);
   }
 
-  private static String normaliseText(String s, Member m, BigInteger lease) {
-    String out = s.replace(m.endpoint(), "<endpoint>").replace(m.host() + ":" + m.clientPort(), "<endpoint>");
-    if (lease != null) {
-      out = out.replace(String.format("%016x", lease), "<lease>")
-          .replace(lease.toString(16), "<lease>")
-          .replace(lease.toString(), "<lease>");
+  private static String normaliseText(String s, Member m, Map<String, BigInteger> vars) {
+    String out = s.replace(m.peerUrl(), "<peer-url>").replace(m.endpoint(), "<endpoint>")
+        .replace(m.host() + ":" + m.clientPort(), "<endpoint>");
+    for (Map.Entry<String, BigInteger> v : new TreeMap<>(vars).entrySet()) {
+      String placeholder = "<" + v.getKey() + ">";
+      out = out.replace(String.format("%016x", v.getValue()), placeholder)
+          .replace(v.getValue().toString(16), placeholder)
+          .replace(v.getValue().toString(), placeholder);
     }
     return out;
   }
 
-  private static JsonNode normaliseJson(JsonNode node, Member m, BigInteger lease) {
+  private static JsonNode normaliseJson(JsonNode node, Member m, Map<String, BigInteger> vars) {
     if (node.isObject()) {
       ObjectNode o = (ObjectNode) node;
-      for (String f : IGNORED_FIELDS) o.remove(f);
+      // the term is the member's business (etcd: 2 on a fresh single member, +1 per restart)
+      if (o.has("raft_term")) o.put("raft_term", "<raft-term>");
       // the remaining TTL of a live lease depends on timing; its presence and sign do not
       if (o.has("granted-ttl") && o.path("ttl").asLong() > 0) o.put("ttl", "<positive>");
+      // etcd lists a lease's keys in Go map order (random): compare them as a set
+      if (o.has("granted-ttl") && o.path("keys").isArray()) {
+        List<String> keys = new ArrayList<>();
+        o.get("keys").forEach(k -> keys.add(k.asText()));
+        keys.sort(null);
+        ArrayNode sortedKeys = o.putArray("keys");
+        keys.forEach(sortedKeys::add);
+      }
       Iterator<Map.Entry<String, JsonNode>> it = o.fields();
       List<Map.Entry<String, JsonNode>> replace = new ArrayList<>();
       while (it.hasNext()) {
         Map.Entry<String, JsonNode> e = it.next();
-        replace.add(Map.entry(e.getKey(), normaliseJson(e.getValue(), m, lease)));
+        replace.add(Map.entry(e.getKey(), normaliseJson(e.getValue(), m, vars)));
       }
       for (Map.Entry<String, JsonNode> e : replace) o.set(e.getKey(), e.getValue());
       return o;
     }
     if (node.isArray()) {
       ArrayNode a = (ArrayNode) node;
-      for (int i = 0; i < a.size(); i++) a.set(i, normaliseJson(a.get(i), m, lease));
+      for (int i = 0; i < a.size(); i++) a.set(i, normaliseJson(a.get(i), m, vars));
       return a;
     }
-    if (node.isIntegralNumber() && lease != null && node.bigIntegerValue().equals(lease)) {
-      return TextNode.valueOf("<lease>");
+    if (node.isIntegralNumber()) {
+      for (Map.Entry<String, BigInteger> v : vars.entrySet()) {
+        if (node.bigIntegerValue().equals(v.getValue())) return TextNode.valueOf("<" + v.getKey() + ">");
+      }
     }
-    if (node.isTextual()) return TextNode.valueOf(normaliseText(node.asText(), m, lease));
+    if (node.isTextual()) return TextNode.valueOf(normaliseText(node.asText(), m, vars));
     return node;
   }
 
@@ -550,7 +620,7 @@ class DifferentialKvTest {
   @Test
   void normalisationIsStableEtcdAgainstEtcd(TestInfo info) {
     Path dir = Workdirs.of(info);
-    for (String script : List.of("kv", "lease")) {
+    for (String script : List.of("kv", "lease", "watch")) {
       List<Observation> first = etcdReference(script, dir);
       List<Observation> again = runScript(script, Binary.ETCD, Workdirs.fresh(dir.resolve("second-" + script)));
       assertSame("etcd", first, "etcd#2", again, dir);
@@ -562,6 +632,17 @@ class DifferentialKvTest {
     assertTrue(kv.stream().filter(o -> o.json() != null).count() >= 60, "json steps");
     List<Observation> lease = etcdReference("lease", dir);
     assertTrue(lease.stream().filter(o -> o.exitCode() == 0).count() >= 20, "lease steps that succeed on etcd");
+    List<Observation> watch = etcdReference("watch", dir);
+    assertTrue(watch.stream().noneMatch(o -> o.errors().stream().anyMatch(e -> e.contains("e2e harness"))),
+        "every watch reached its marker");
+  }
+
+  @Test
+  void etceteraWatchesBehaveLikeEtcd(TestInfo info) {
+    Path dir = Workdirs.of(info);
+    List<Observation> etcd = etcdReference("watch", Workdirs.fresh(dir.resolve("etcd")));
+    List<Observation> etcetera = runScript("watch", Binary.ETCETERA, dir);
+    assertSame("etcd", etcd, "etcetera", etcetera, dir);
   }
 
   @Test

@@ -124,6 +124,79 @@ public final class Etcdctl {
   }
 
   /**
+   * For commands that do not end by themselves ({@code watch}, {@code lease keep-alive}): runs
+   * etcdctl until a complete stdout line contains {@code marker}, then stops it with SIGTERM, or until
+   * it exits by itself, or until {@code timeout} (then stops it too and appends a note to stderr).
+   * The exit code of a stopped etcdctl is 143 (SIGTERM).
+   */
+  public static Result runUntil(String endpoint, String marker, Duration timeout, String... args) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Tools.etcdctl().toString());
+    cmd.addAll(List.of("--endpoints=" + endpoint, "--dial-timeout=5s", "--command-timeout=30s"));
+    cmd.addAll(Arrays.asList(args));
+    Path err = null;
+    try {
+      err = Files.createTempFile("etcdctl", ".err");
+      ProcessBuilder pb = new ProcessBuilder(cmd)
+          .redirectError(err.toFile())
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      pb.environment().put("ETCDCTL_API", "3");
+      pb.environment().keySet().removeIf(k -> k.startsWith("ETCDCTL_") && !k.equals("ETCDCTL_API"));
+      Process p = pb.start();
+      StringBuffer out = new StringBuffer();
+      Thread reader = new Thread(() -> {
+        try (java.io.Reader r = new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)) {
+          char[] buf = new char[8192];
+          int n;
+          while ((n = r.read(buf)) >= 0) out.append(buf, 0, n);
+        } catch (IOException ignored) {
+          // process gone
+        }
+      }, "etcdctl-stdout");
+      reader.setDaemon(true);
+      reader.start();
+      long deadline = System.nanoTime() + timeout.toNanos();
+      boolean timedOut = false;
+      while (p.isAlive()) {
+        if (markerLineComplete(out, marker)) break;
+        if (System.nanoTime() > deadline) {
+          timedOut = true;
+          break;
+        }
+        Thread.sleep(10);
+      }
+      if (p.isAlive()) {
+        p.destroy();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+      reader.join(5000);
+      String stderr = Files.readString(err);
+      if (timedOut) stderr += "(e2e harness: stopped etcdctl after " + timeout + " without seeing " + marker + ")\n";
+      String stdout = out.toString();
+      if (!timedOut && marker != null) {
+        // only what led up to the marker: output racing with the stop is not deterministic
+        int end = stdout.indexOf('\n', stdout.indexOf(marker));
+        if (end >= 0) stdout = stdout.substring(0, end + 1);
+      }
+      return new Result(p.exitValue(), stdout, stderr);
+    } catch (IOException e) {
+      throw new UncheckedIOException("running " + cmd, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted running " + cmd, e);
+    } finally {
+      deleteQuietly(err);
+    }
+  }
+
+  private static boolean markerLineComplete(CharSequence out, String marker) {
+    if (marker == null) return false;
+    String s = out.toString();
+    int at = s.indexOf(marker);
+    return at >= 0 && s.indexOf('\n', at) >= 0;
+  }
+
+  /**
    * Runs etcdctl with exactly the given global flags (no defaults added) and arguments; for callers
    * that need other timeouts, several endpoints or TLS flags.
    */

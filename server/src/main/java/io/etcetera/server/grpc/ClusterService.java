@@ -29,7 +29,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
   @Override
   public void memberList(MemberListRequest request, StreamObserver<MemberListResponse> out) {
     Replies.ok(out, MemberListResponse.newBuilder()
-        .setHeader(headers.current())
+        .setHeader(headers.withoutRevision())
         .addMembers(Member.newBuilder()
             .setID(id.memberId())
             .setName(id.name())

@@ -31,6 +31,15 @@ public final class HeaderFiller {
     return b.build();
   }
 
+  /** A header with the IDs and term but no revision, as etcd's Cluster service answers. */
+  public ResponseHeader withoutRevision() {
+    return ResponseHeader.newBuilder()
+        .setClusterId(id.clusterId())
+        .setMemberId(id.memberId())
+        .setRaftTerm(raft.term())
+        .build();
+  }
+
   /** A header for a response that carries no revision of its own. */
   public ResponseHeader current() {
     return fill(ResponseHeader.getDefaultInstance());
