@@ -1,7 +1,18 @@
 package io.etcetera.server;
 
+import io.etcetera.mvcc.apply.Applier;
 import io.etcetera.mvcc.apply.KvApplier;
-import io.etcetera.mvcc.apply.LeaseLookup;
+import io.etcetera.mvcc.apply.LeaseApplier;
+import io.etcetera.mvcc.kv.KeyLeases;
+import io.etcetera.mvcc.lease.Lessor;
+import io.etcetera.mvcc.lease.Ticker;
+import io.etcetera.mvcc.watch.WatchHub;
+import io.etcetera.server.grpc.LeaseService;
+import io.etcetera.server.grpc.WatchService;
+import io.etcetera.server.lease.LeaseExpiry;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import io.etcetera.mvcc.backend.Backend;
 import io.etcetera.mvcc.kv.MvccStore;
 import io.etcetera.raft.RaftGateway;
@@ -39,18 +50,43 @@ public final class EtceteraServer implements AutoCloseable {
   /** etcd lets a request exceed --max-request-bytes by this much on the wire, so it can answer with its own error. */
   private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-  private final Backend backend;
-  private final MvccStore store;
-  private final RaftGateway raft;
-  private final Server grpc;
+  private final Closer closer;
   private final MemberIdentity id;
 
-  private EtceteraServer(Backend backend, MvccStore store, RaftGateway raft, Server grpc, MemberIdentity id) {
-    this.backend = backend;
-    this.store = store;
-    this.raft = raft;
-    this.grpc = grpc;
+  private EtceteraServer(Closer closer, MemberIdentity id) {
+    this.closer = closer;
     this.id = id;
+  }
+
+  /** Stops the gRPC server, then every component in order (the reverse of how requests flow in). */
+  private record Closer(Server grpc, List<AutoCloseable> components) {
+    void close() {
+      grpc.shutdown();
+      try {
+        if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+          grpc.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        grpc.shutdownNow();
+      }
+      for (AutoCloseable c : components) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          log.warn("closing {} failed", c, e);
+        }
+      }
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   public static EtceteraServer start(ServerConfig cfg) throws IOException {
@@ -59,9 +95,30 @@ public final class EtceteraServer implements AutoCloseable {
     MemberIdentity id = IdentityFile.loadOrCreate(memberDir, cfg);
     Backend backend = Backend.open(memberDir.resolve("kv"), !cfg.unsafeNoFsync());
     MvccStore store = MvccStore.open(backend);
-    RaftGateway raft = new SingleMemberLog(store, new KvApplier(store, LeaseLookup.NONE));
+    Lessor lessor = new Lessor(Ticker.SYSTEM, cfg.minLeaseTtlSeconds());
+    lessor.recover(backend);
+    store.connectLeases(new KeyLeases() {
+      @Override
+      public void attach(long lease, com.google.protobuf.ByteString key) {
+        lessor.attach(lease, key);
+      }
+
+      @Override
+      public void detach(long lease, com.google.protobuf.ByteString key) {
+        lessor.detach(lease, key);
+      }
+    });
+    WatchHub hub = new WatchHub(store);
+    store.onCommitted(hub);
+    Applier applier = new Applier(new KvApplier(store, lessor::exists), new LeaseApplier(store, lessor));
+    RaftGateway raft = new SingleMemberLog(store, applier);
+    lessor.promote(); // the single member leads from the start: every lease gets a full TTL
     HeaderFiller headers = new HeaderFiller(id, raft, store);
     Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId());
+    LeaseExpiry expiry = new LeaseExpiry(lessor, proposer);
+    ExecutorService watchSend = Executors.newFixedThreadPool(2, daemon("watch-send"));
+    ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(daemon("watch-progress"));
+    long progressMillis = Math.max(100, cfg.watchProgressNotifyInterval().toMillis());
 
     List<InetSocketAddress> addresses = cfg.listenClientUrls().stream().map(EtceteraServer::bindAddress).toList();
     NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
@@ -76,6 +133,8 @@ public final class EtceteraServer implements AutoCloseable {
         .maxConcurrentCallsPerConnection((int) streams)
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
         .addService(new KvService(store, proposer, headers, cfg.maxTxnOps()))
+        .addService(new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend))
+        .addService(new LeaseService(lessor, proposer, headers))
         .addService(new MaintenanceService(id, raft, backend, headers))
         .addService(new ClusterService(id, cfg.localPeerUrls(),
             cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers));
@@ -89,18 +148,20 @@ public final class EtceteraServer implements AutoCloseable {
       }
     });
     Server grpc = b.build();
+    Closer closer = new Closer(grpc, List.of(expiry, () -> progress.shutdownNow(), hub, () -> watchSend.shutdownNow(),
+        raft, store, backend));
     try {
       grpc.start();
     } catch (IOException e) {
-      raft.close();
-      store.close();
-      backend.close();
+      closer.close();
       throw new IOException("cannot listen on " + cfg.listenClientUrls() + ": " + e.getMessage(), e);
     }
+    expiry.start();
+    progress.scheduleAtFixedRate(hub::progressTick, progressMillis, progressMillis, TimeUnit.MILLISECONDS);
     log.info("serving client requests on {} as member {} of cluster {} (name {}, data dir {})",
         cfg.listenClientUrls(), MemberIdentity.hex(id.memberId()), MemberIdentity.hex(id.clusterId()),
         id.name(), cfg.dataDir());
-    return new EtceteraServer(backend, store, raft, grpc, id);
+    return new EtceteraServer(closer, id);
   }
 
   private static void createPrivateDir(Path dir) throws IOException {
@@ -133,24 +194,9 @@ public final class EtceteraServer implements AutoCloseable {
     return id;
   }
 
-  public void awaitTermination() throws InterruptedException {
-    grpc.awaitTermination();
-  }
-
   @Override
   public void close() {
-    grpc.shutdown();
-    try {
-      if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
-        grpc.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      grpc.shutdownNow();
-    }
-    raft.close();
-    store.close();
-    backend.close();
+    closer.close();
     log.info("member {} stopped", MemberIdentity.hex(id.memberId()));
   }
 }

@@ -24,8 +24,8 @@ import org.rocksdb.WriteOptions;
 
 /**
  * The RocksDB database of one member. Column families: {@code kv} (revision → KeyValue rows) and
- * {@code meta} (applied index, current and compacted revisions). Later issues add {@code lease},
- * {@code auth} and {@code members}.
+ * {@code meta} (applied index, current and compacted revisions) and {@code lease} (granted leases).
+ * Later issues add {@code auth} and {@code members}.
  *
  * <p>Threading: RocksDB is thread-safe. By convention only the apply thread commits write batches
  * that change visible state; the compactor deletes rows below the compacted revision, which no
@@ -38,6 +38,7 @@ public final class Backend implements AutoCloseable {
 
   private static final byte[] KV_CF = "kv".getBytes(StandardCharsets.UTF_8);
   private static final byte[] META_CF = "meta".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] LEASE_CF = "lease".getBytes(StandardCharsets.UTF_8);
 
   private final Path dir;
   private final RocksDB db;
@@ -47,6 +48,7 @@ public final class Backend implements AutoCloseable {
   private final List<ColumnFamilyHandle> handles;
   private final ColumnFamilyHandle kv;
   private final ColumnFamilyHandle meta;
+  private final ColumnFamilyHandle lease;
   private final WriteOptions syncWrite;
   private final WriteOptions noSyncWrite;
 
@@ -69,11 +71,13 @@ public final class Backend implements AutoCloseable {
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(KV_CF, cfOptions),
-        new ColumnFamilyDescriptor(META_CF, cfOptions));
+        new ColumnFamilyDescriptor(META_CF, cfOptions),
+        new ColumnFamilyDescriptor(LEASE_CF, cfOptions));
     this.handles = new ArrayList<>();
     this.db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     this.kv = handles.get(1);
     this.meta = handles.get(2);
+    this.lease = handles.get(3);
     this.syncWrite = new WriteOptions().setSync(true);
     this.noSyncWrite = new WriteOptions();
   }
@@ -103,6 +107,15 @@ public final class Backend implements AutoCloseable {
 
   public ColumnFamilyHandle meta() {
     return meta;
+  }
+
+  /** Leases: 8-byte big-endian ID → 8-byte big-endian granted TTL (seconds). */
+  public ColumnFamilyHandle lease() {
+    return lease;
+  }
+
+  public RocksIterator leaseIterator() {
+    return db.newIterator(lease);
   }
 
   public byte[] getMeta(byte[] key) {
@@ -173,7 +186,7 @@ public final class Backend implements AutoCloseable {
   public long sizeInUse() {
     try {
       long live = 0;
-      for (ColumnFamilyHandle h : List.of(kv, meta)) {
+      for (ColumnFamilyHandle h : List.of(kv, meta, lease)) {
         live += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
         live += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
       }
@@ -188,6 +201,7 @@ public final class Backend implements AutoCloseable {
     try {
       db.compactRange(kv);
       db.compactRange(meta);
+      db.compactRange(lease);
     } catch (RocksDBException e) {
       throw new BackendException("compaction failed", e);
     }

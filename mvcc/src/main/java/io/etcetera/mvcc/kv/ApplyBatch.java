@@ -19,6 +19,7 @@ public final class ApplyBatch implements AutoCloseable {
   final WriteBatch writes = new WriteBatch();
   final Map<Revision, KeyValue> pendingRows = new HashMap<>();
   final List<Runnable> afterCommit = new ArrayList<>();
+  final List<RevisionEvents> events = new ArrayList<>();
   long appliedIndex;
   long appliedTerm;
   boolean dirty;

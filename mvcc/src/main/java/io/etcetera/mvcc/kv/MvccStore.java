@@ -46,11 +46,14 @@ public final class MvccStore implements AutoCloseable {
   private volatile long compactRev = -1;
   /** Writer only: the compacted revision including compactions applied but not yet durable. */
   private long pendingCompactRev = -1;
+
   /** Writer only: the revision of the last applied write, durable or not yet. */
   private long pendingRev;
   /** Writer only: the applied log index persisted (or about to be) with the state. */
   private long appliedIndex;
   private long appliedTerm;
+  private KeyLeases keyLeases = KeyLeases.NONE;
+  private java.util.function.Consumer<List<RevisionEvents>> committed = events -> { };
 
   private MvccStore(Backend backend) {
     this.backend = backend;
@@ -105,6 +108,46 @@ public final class MvccStore implements AutoCloseable {
     } catch (InvalidProtocolBufferException e) {
       throw new BackendException("corrupt kv row", e);
     }
+  }
+
+  /**
+   * Connects the lessor: it is told of every key attached to or detached from a lease, starting
+   * with the leased keys already in the store. Call once, before the first write.
+   */
+  public void connectLeases(KeyLeases leases) {
+    this.keyLeases = leases;
+    for (Map.Entry<byte[], KeyHistory> e : index.range(new byte[] {0}, new byte[] {0})) {
+      KeyHistory h = e.getValue();
+      if (!h.isDeleted() && h.lease() != 0) {
+        leases.attach(h.lease(), com.google.protobuf.ByteString.copyFrom(e.getKey()));
+      }
+    }
+  }
+
+  /**
+   * Connects the watch hub: after each durable batch (and before its proposals are answered) it
+   * gets the batch's events, in revision order, on the apply thread. It must not block.
+   */
+  public void onCommitted(java.util.function.Consumer<List<RevisionEvents>> listener) {
+    this.committed = listener;
+  }
+
+  KeyLeases keyLeases() {
+    return keyLeases;
+  }
+
+  /** Writer only: stages a row of another column family (leases, later auth) in {@code batch}. */
+  public void stage(ApplyBatch batch, org.rocksdb.ColumnFamilyHandle cf, byte[] key, byte[] value) {
+    if (value == null) {
+      try {
+        batch.writes.delete(cf, key);
+      } catch (org.rocksdb.RocksDBException e) {
+        throw new BackendException("cannot stage a delete", e);
+      }
+    } else {
+      batch.put(cf, key, value);
+    }
+    batch.dirty = true;
   }
 
   public long currentRevision() {
@@ -215,6 +258,61 @@ public final class MvccStore implements AutoCloseable {
     pendingRev = newRev;
   }
 
+  /**
+   * The events of revisions {@code from..to} read back from the rows, for watchers catching up:
+   * whole revisions only, stopping after {@code maxRevisions} revisions or once {@code maxBytes}
+   * of keys and values are read. Rows below the compacted revision may be missing: the caller
+   * checks {@link #compactRevision()} afterwards.
+   */
+  public History history(long from, long to, int maxRevisions, long maxBytes) {
+    List<RevisionEvents> out = new ArrayList<>();
+    if (from > to) {
+      return new History(out, to);
+    }
+    List<io.etcetera.api.mvccpb.Event> current = new ArrayList<>();
+    long currentRev = -1;
+    long bytes = 0;
+    try (RocksIterator it = backend.kvIterator()) {
+      for (it.seek(Revision.startKey(from)); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        Revision r = Revision.fromKey(k);
+        if (r.main() > to) {
+          break;
+        }
+        if (r.main() != currentRev) {
+          if (currentRev >= 0) {
+            out.add(new RevisionEvents(currentRev, List.copyOf(current)));
+            current.clear();
+            if (out.size() >= maxRevisions || bytes >= maxBytes) {
+              return new History(out, currentRev);
+            }
+          }
+          currentRev = r.main();
+        }
+        KeyValue kv = parse(it.value());
+        bytes += kv.getKey().size() + kv.getValue().size();
+        if (Revision.isTombstoneKey(k)) {
+          current.add(io.etcetera.api.mvccpb.Event.newBuilder()
+              .setType(io.etcetera.api.mvccpb.Event.EventType.DELETE)
+              .setKv(kv.toBuilder().setModRevision(r.main()))
+              .build());
+        } else {
+          current.add(io.etcetera.api.mvccpb.Event.newBuilder()
+              .setType(io.etcetera.api.mvccpb.Event.EventType.PUT)
+              .setKv(kv)
+              .build());
+        }
+      }
+    }
+    if (currentRev >= 0) {
+      out.add(new RevisionEvents(currentRev, List.copyOf(current)));
+    }
+    return new History(out, to);
+  }
+
+  /** Stored events of whole revisions, complete from the first revision asked for up to {@code coveredTo}. */
+  public record History(List<RevisionEvents> revisions, long coveredTo) {}
+
   /** Writer only: the revision of the last applied write (what the next write builds on). */
   public long writeRevision() {
     return pendingRev;
@@ -277,6 +375,9 @@ public final class MvccStore implements AutoCloseable {
     appliedIndex = batch.appliedIndex;
     appliedTerm = batch.appliedTerm;
     currentRev = pendingRev;
+    if (!batch.events.isEmpty()) {
+      committed.accept(batch.events);
+    }
     for (Runnable r : batch.afterCommit) {
       r.run();
     }

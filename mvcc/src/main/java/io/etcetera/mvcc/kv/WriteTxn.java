@@ -26,6 +26,9 @@ public final class WriteTxn {
   private final List<KeyValue> changes = new ArrayList<>();
   /** The index view of every key this txn changed, as it was before (null: absent); for abort. */
   private final java.util.TreeMap<byte[], KeyHistory> before = new java.util.TreeMap<>(io.etcetera.mvcc.index.KeyIndex.KEY_ORDER);
+  /** Lease attachments to report when the txn ends: +lease attach, -lease detach (key alongside). */
+  private final List<long[]> leaseOps = new ArrayList<>();
+  private final List<ByteString> leaseKeys = new ArrayList<>();
   private boolean ended;
 
   WriteTxn(MvccStore store, ApplyBatch batch, long beginRev) {
@@ -103,6 +106,12 @@ public final class WriteTxn {
     batch.pendingRows.put(r, kv);
     store.index().put(k, r.main(), r.sub(), lease);
     changes.add(kv);
+    if (exists && old.lease() != 0) {
+      leaseOp(false, old.lease(), key);
+    }
+    if (lease != 0) {
+      leaseOp(true, lease, key);
+    }
     return rev;
   }
 
@@ -126,9 +135,13 @@ public final class WriteTxn {
     Revision r = new Revision(rev, changes.size());
     KeyValue tomb = KeyValue.newBuilder().setKey(ByteString.copyFrom(key)).build();
     batch.put(store.backend().kv(), r.toKey(true), tomb.toByteArray());
-    remember(key, store.index().get(key));
+    KeyHistory old = store.index().get(key);
+    remember(key, old);
     store.index().tombstone(key, r.main(), r.sub());
     changes.add(tomb);
+    if (old != null && old.lease() != 0) {
+      leaseOp(false, old.lease(), tomb.getKey());
+    }
   }
 
   /**
@@ -146,6 +159,13 @@ public final class WriteTxn {
     }
     batch.pendingRows.keySet().removeIf(r -> r.main() == beginRev + 1);
     changes.clear();
+    leaseOps.clear();
+    leaseKeys.clear();
+  }
+
+  private void leaseOp(boolean attach, long lease, ByteString key) {
+    leaseOps.add(new long[] {attach ? 1 : 0, lease});
+    leaseKeys.add(key);
   }
 
   /** The changes so far: puts carry their full key-value, deletes only the key. */
@@ -160,9 +180,34 @@ public final class WriteTxn {
     }
     ended = true;
     batch.popSavePoint();
+    KeyLeases leases = store.keyLeases();
+    for (int i = 0; i < leaseOps.size(); i++) {
+      long[] op = leaseOps.get(i);
+      if (op[0] == 1) {
+        leases.attach(op[1], leaseKeys.get(i));
+      } else {
+        leases.detach(op[1], leaseKeys.get(i));
+      }
+    }
     if (changes.isEmpty()) {
       return beginRev;
     }
+    long rev = beginRev + 1;
+    List<io.etcetera.api.mvccpb.Event> events = new ArrayList<>(changes.size());
+    for (KeyValue kv : changes) {
+      if (kv.getCreateRevision() == 0) {
+        events.add(io.etcetera.api.mvccpb.Event.newBuilder()
+            .setType(io.etcetera.api.mvccpb.Event.EventType.DELETE)
+            .setKv(kv.toBuilder().setModRevision(rev))
+            .build());
+      } else {
+        events.add(io.etcetera.api.mvccpb.Event.newBuilder()
+            .setType(io.etcetera.api.mvccpb.Event.EventType.PUT)
+            .setKv(kv)
+            .build());
+      }
+    }
+    batch.events.add(new RevisionEvents(rev, List.copyOf(events)));
     store.ended(this, beginRev + 1);
     batch.dirty = true;
     return beginRev + 1;

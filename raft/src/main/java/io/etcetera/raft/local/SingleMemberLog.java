@@ -3,7 +3,7 @@ package io.etcetera.raft.local;
 import io.etcetera.api.errors.EtcdException;
 import io.etcetera.api.etcdserverpb.InternalRaftRequest;
 import io.etcetera.mvcc.apply.Applied;
-import io.etcetera.mvcc.apply.KvApplier;
+import io.etcetera.mvcc.apply.Applier;
 import io.etcetera.mvcc.kv.ApplyBatch;
 import io.etcetera.mvcc.kv.MvccStore;
 import io.etcetera.raft.RaftGateway;
@@ -33,13 +33,13 @@ public final class SingleMemberLog implements RaftGateway {
   private record Proposal(InternalRaftRequest request, CompletableFuture<Applied> result) {}
 
   private final MvccStore store;
-  private final KvApplier applier;
+  private final Applier applier;
   private final LinkedBlockingQueue<Proposal> queue = new LinkedBlockingQueue<>();
   private final Thread applyThread;
   private volatile boolean running = true;
   private volatile long appliedIndex;
 
-  public SingleMemberLog(MvccStore store, KvApplier applier) {
+  public SingleMemberLog(MvccStore store, Applier applier) {
     this.store = store;
     this.applier = applier;
     this.appliedIndex = store.appliedIndex();

@@ -32,7 +32,9 @@ public record ServerConfig(
     long maxConcurrentStreams,
     String logLevel,
     boolean unsafeNoFsync,
-    Duration watchProgressNotifyInterval) {
+    Duration watchProgressNotifyInterval,
+    long heartbeatMillis,
+    long electionTimeoutMillis) {
 
   /** etcd's default {@code --max-request-bytes}: 1.5 MiB. */
   public static final long DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024;
@@ -83,7 +85,19 @@ public record ServerConfig(
         f.bool("debug") ? "debug" : f.get("log-level"),
         f.bool("unsafe-no-fsync"),
         GoDuration.parse("experimental-watch-progress-notify-interval",
-            f.get("experimental-watch-progress-notify-interval")));
+            f.get("experimental-watch-progress-notify-interval")),
+        number("heartbeat-interval", f.get("heartbeat-interval")),
+        number("election-timeout", f.get("election-timeout")));
+  }
+
+  /**
+   * etcd's minimum lease TTL: 1.5 election timeouts (counted in whole heartbeat ticks), rounded up
+   * to seconds; 2 s with the default flags.
+   */
+  public long minLeaseTtlSeconds() {
+    long ticks = Math.max(1, electionTimeoutMillis / Math.max(1, heartbeatMillis));
+    long millis = (3 * ticks) / 2 * heartbeatMillis;
+    return (millis + 999) / 1000;
   }
 
   /** This member's peer URLs as listed in the initial cluster. */

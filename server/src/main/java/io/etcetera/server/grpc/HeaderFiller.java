@@ -31,6 +31,16 @@ public final class HeaderFiller {
     return b.build();
   }
 
+  /** A header carrying exactly {@code revision} (0 stays 0: etcd's compacted watch cancel has none). */
+  public ResponseHeader withRevision(long revision) {
+    return ResponseHeader.newBuilder()
+        .setClusterId(id.clusterId())
+        .setMemberId(id.memberId())
+        .setRevision(revision)
+        .setRaftTerm(raft.term())
+        .build();
+  }
+
   /** A header with the IDs and term but no revision, as etcd's Cluster service answers. */
   public ResponseHeader withoutRevision() {
     return ResponseHeader.newBuilder()

@@ -25,8 +25,13 @@ public final class Proposer {
     this.nextId = new AtomicLong(((memberId & 0xffff) << 48) | ((System.currentTimeMillis() & 0xffff_ffffffL) << 8));
   }
 
+  /** A fresh request ID (also etcd's source of server-chosen lease IDs). */
+  public long nextId() {
+    return nextId.incrementAndGet();
+  }
+
   public CompletableFuture<Applied> propose(InternalRaftRequest.Builder entry) {
-    InternalRaftRequest req = entry.setHeader(RequestHeader.newBuilder().setID(nextId.incrementAndGet())).build();
+    InternalRaftRequest req = entry.setHeader(RequestHeader.newBuilder().setID(nextId())).build();
     if (req.getSerializedSize() > maxRequestBytes) {
       return CompletableFuture.failedFuture(EtcdError.REQUEST_TOO_LARGE.exception());
     }

@@ -1,0 +1,97 @@
+package io.etcetera.server.grpc;
+
+import io.etcetera.api.etcdserverpb.WatchCreateRequest;
+import io.etcetera.api.etcdserverpb.WatchGrpc;
+import io.etcetera.api.etcdserverpb.WatchRequest;
+import io.etcetera.api.etcdserverpb.WatchResponse;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.mvcc.watch.WatchException;
+import io.etcetera.mvcc.watch.WatchHub;
+import io.etcetera.mvcc.watch.WatchOptions;
+import io.etcetera.mvcc.watch.WatchStream;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.Executor;
+
+/**
+ * etcd's Watch service: each gRPC stream is a {@link WatchStream} of the hub; requests create and
+ * cancel watchers and ask for progress, and a {@link WatchSender} sends what the hub queues.
+ *
+ * <p>Threading: requests arrive on gRPC threads (one at a time per stream); sending runs on
+ * {@code sendExecutor}.
+ */
+public final class WatchService extends WatchGrpc.WatchImplBase {
+  private final WatchHub hub;
+  private final MvccStore store;
+  private final HeaderFiller headers;
+  private final long maxResponseBytes;
+  private final Executor sendExecutor;
+
+  public WatchService(WatchHub hub, MvccStore store, HeaderFiller headers, long maxResponseBytes, Executor sendExecutor) {
+    this.hub = hub;
+    this.store = store;
+    this.headers = headers;
+    this.maxResponseBytes = maxResponseBytes;
+    this.sendExecutor = sendExecutor;
+  }
+
+  @Override
+  public StreamObserver<WatchRequest> watch(StreamObserver<WatchResponse> responses) {
+    ServerCallStreamObserver<WatchResponse> call = (ServerCallStreamObserver<WatchResponse>) responses;
+    WatchSender sender = new WatchSender(call, store, headers, maxResponseBytes, sendExecutor);
+    WatchStream stream = hub.newStream(sender::schedule);
+    sender.attach(stream);
+    call.setOnReadyHandler(sender::schedule);
+    call.setOnCancelHandler(() -> {
+      sender.close();
+      hub.close(stream);
+    });
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(WatchRequest req) {
+        switch (req.getRequestUnionCase()) {
+          case CREATE_REQUEST -> create(stream, req.getCreateRequest());
+          case CANCEL_REQUEST -> hub.cancel(stream, req.getCancelRequest().getWatchId());
+          case PROGRESS_REQUEST -> hub.requestProgress(stream);
+          default -> { } // etcd ignores a request it does not know rather than ending the stream
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        sender.close();
+        hub.close(stream);
+      }
+
+      @Override
+      public void onCompleted() {
+        // the client closed its side: etcd ends the stream
+        sender.close();
+        hub.close(stream);
+        try {
+          call.onCompleted();
+        } catch (RuntimeException ignored) {
+          // already cancelled
+        }
+      }
+    };
+  }
+
+  private void create(WatchStream stream, WatchCreateRequest c) {
+    boolean noPut = false;
+    boolean noDelete = false;
+    for (WatchCreateRequest.FilterType f : c.getFiltersList()) {
+      if (f == WatchCreateRequest.FilterType.NOPUT) {
+        noPut = true;
+      } else if (f == WatchCreateRequest.FilterType.NODELETE) {
+        noDelete = true;
+      }
+    }
+    try {
+      hub.watch(stream, c.getWatchId(), c.getKey(), c.getRangeEnd(), c.getStartRevision(),
+          new WatchOptions(noPut, noDelete, c.getPrevKv(), c.getProgressNotify(), c.getFragment()));
+    } catch (WatchException e) {
+      hub.refuse(stream, e.getMessage());
+    }
+  }
+}
