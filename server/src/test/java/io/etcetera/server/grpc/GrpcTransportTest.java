@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.etcetera.api.etcdserverpb.KVGrpc;
-import io.etcetera.api.etcdserverpb.LeaseGrantRequest;
-import io.etcetera.api.etcdserverpb.LeaseGrpc;
 import io.etcetera.api.etcdserverpb.MaintenanceGrpc;
 import io.etcetera.api.etcdserverpb.PutRequest;
 import io.etcetera.api.etcdserverpb.RangeRequest;
@@ -107,7 +105,8 @@ class GrpcTransportTest {
     ManagedChannel ch = channel(null);
     try {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-          () -> LeaseGrpc.newBlockingStub(ch).leaseGrant(LeaseGrantRequest.newBuilder().setTTL(10).build()));
+          () -> io.etcetera.api.etcdserverpb.AuthGrpc.newBlockingStub(ch)
+              .authStatus(io.etcetera.api.etcdserverpb.AuthStatusRequest.getDefaultInstance()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
