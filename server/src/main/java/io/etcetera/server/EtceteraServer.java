@@ -138,13 +138,18 @@ public final class EtceteraServer implements AutoCloseable {
         .addService(new MaintenanceService(id, raft, backend, headers))
         .addService(new ClusterService(id, cfg.localPeerUrls(),
             cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers));
-    // Writes only validate and enqueue a proposal, so they run on the transport thread that read
-    // them (no hand-off); everything else may touch the disk and runs on the default executor.
+    // Writes only validate and enqueue a proposal, and watch and keep-alive requests only take
+    // short in-memory locks, so they run on the transport thread that read them (no hand-off);
+    // everything else may touch the disk and runs on the default executor.
     b.callExecutor(new io.grpc.ServerCallExecutorSupplier() {
       @Override
       public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
           io.grpc.Metadata headers) {
-        return KvService.isWrite(call.getMethodDescriptor()) ? Runnable::run : null;
+        io.grpc.MethodDescriptor<?, ?> m = call.getMethodDescriptor();
+        boolean nonBlocking = KvService.isWrite(m)
+            || m == io.etcetera.api.etcdserverpb.WatchGrpc.getWatchMethod()
+            || m == io.etcetera.api.etcdserverpb.LeaseGrpc.getLeaseKeepAliveMethod();
+        return nonBlocking ? Runnable::run : null;
       }
     });
     Server grpc = b.build();
