@@ -258,10 +258,13 @@ public final class MvccStore implements AutoCloseable {
     pendingRev = newRev;
   }
 
+  /** What an event costs beyond its key and value when watch queues count bytes. */
+  public static final int EVENT_OVERHEAD_BYTES = 64;
+
   /**
    * The events of revisions {@code from..to} read back from the rows, for watchers catching up:
    * whole revisions only, stopping after {@code maxRevisions} revisions or once {@code maxBytes}
-   * of keys and values are read. Rows below the compacted revision may be missing: the caller
+   * are read (keys, values and {@link #EVENT_OVERHEAD_BYTES} per event). Rows below the compacted revision may be missing: the caller
    * checks {@link #compactRevision()} afterwards.
    */
   public History history(long from, long to, int maxRevisions, long maxBytes) {
@@ -290,7 +293,7 @@ public final class MvccStore implements AutoCloseable {
           currentRev = r.main();
         }
         KeyValue kv = parse(it.value());
-        bytes += kv.getKey().size() + kv.getValue().size();
+        bytes += EVENT_OVERHEAD_BYTES + kv.getKey().size() + kv.getValue().size();
         if (Revision.isTombstoneKey(k)) {
           current.add(io.etcetera.api.mvccpb.Event.newBuilder()
               .setType(io.etcetera.api.mvccpb.Event.EventType.DELETE)

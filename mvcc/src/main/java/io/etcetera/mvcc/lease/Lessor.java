@@ -33,6 +33,8 @@ public final class Lessor {
   private final Ticker ticker;
   private final long minTtl;
   private volatile boolean primary;
+  /** Completes when this member stops being primary; replaced at each promotion. */
+  private volatile CompletableFuture<Void> demotion = new CompletableFuture<>();
 
   /**
    * @param minTtl the smallest TTL granted, in seconds (etcd: 1.5 election timeouts, rounded up)
@@ -123,9 +125,17 @@ public final class Lessor {
     if (l == null) {
       return CompletableFuture.completedFuture(-1L);
     }
+    if (!primary) {
+      // only the primary counts time; etcd answers ErrNotPrimary and the keep-alive goes to the leader
+      return CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    }
     long now = ticker.nanos();
     if (l.deadline() <= now) {
-      return l.revoked.thenApply(v -> -1L);
+      // being revoked: answer once it is gone, or once this member is no longer primary
+      CompletableFuture<Long> r = new CompletableFuture<>();
+      l.revoked.thenRun(() -> r.complete(-1L));
+      demotion.thenRun(() -> r.completeExceptionally(EtcdError.NOT_LEADER.exception()));
+      return r;
     }
     l.refresh(now);
     return CompletableFuture.completedFuture(l.ttl());
@@ -176,6 +186,7 @@ public final class Lessor {
     for (Lease l : leases.values()) {
       l.refresh(now);
     }
+    demotion = new CompletableFuture<>();
     primary = true;
   }
 
@@ -186,6 +197,7 @@ public final class Lessor {
       l.forever();
       l.retryAfter = 0;
     }
+    demotion.complete(null);
   }
 
   public boolean isPrimary() {

@@ -225,15 +225,17 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
     lock.lock();
     try {
       for (WatchStream s : streams) {
+        List<Outbound.Progress> due = new ArrayList<>();
         for (Watcher w : s.watchers.values()) {
           if (!w.progressNotify) {
             continue;
           }
           if (!w.eventsSinceTick && w.synced && lastNotified >= w.startRev) {
-            s.offerControl(new Outbound.Progress(w.id, lastNotified));
+            due.add(new Outbound.Progress(w.id, lastNotified));
           }
           w.eventsSinceTick = false;
         }
+        s.offerTick(due);
       }
     } finally {
       lock.unlock();
@@ -338,7 +340,7 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
   static long bytes(List<Event> evs) {
     long n = 0;
     for (Event e : evs) {
-      n += 64 + e.getKv().getKey().size() + e.getKv().getValue().size();
+      n += MvccStore.EVENT_OVERHEAD_BYTES + e.getKv().getKey().size() + e.getKv().getValue().size();
     }
     return n;
   }
@@ -388,6 +390,7 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
         : new MvccStore.History(List.of(), upTo);
     long coveredTo = h.coveredTo();
     long compacted = store.compactRevision(); // rows may have gone while reading
+    boolean progressed = false;
     lock.lock();
     try {
       for (Watcher w : ready) {
@@ -395,6 +398,7 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
           continue;
         }
         if (w.nextRev < compacted) {
+          progressed = true;
           unsynced.remove(w);
           w.stream.watchers.remove(w.id);
           w.canceled = true;
@@ -416,22 +420,24 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
           }
           if (!evs.isEmpty()) {
             if (!w.stream.offerEvents(new Outbound.Events(w, evs, upTo, bytes(evs)))) {
-              continue; // no room after all: next round
+              continue; // no room after all: retried once the client has read more
             }
             w.eventsSinceTick = true;
           }
           w.nextRev = coveredTo + 1;
+          progressed = true;
         }
         if (w.nextRev > lastNotified) {
           unsynced.remove(w);
           addSynced(w);
+          progressed = true;
         }
       }
       retryPendingProgress();
     } finally {
       lock.unlock();
     }
-    return true;
+    return progressed;
   }
 
   /** Number of watchers in each group, for tests and metrics: [synced, unsynced]. */
@@ -448,9 +454,15 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
     }
   }
 
+  /** Stops the catch-up thread and waits for it, so that nothing reads the store after this returns. */
   @Override
   public void close() {
     running = false;
     LockSupport.unpark(syncThread);
+    try {
+      syncThread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

@@ -27,6 +27,8 @@ public final class WatchStream {
   private int eventItems;
   private long eventBytes;
   private boolean closed;
+  /** A periodic progress response is queued and not yet sent: the next tick adds none. */
+  private boolean tickQueued;
 
   final Map<Long, Watcher> watchers = new HashMap<>();
   long nextId;
@@ -63,6 +65,19 @@ public final class WatchStream {
     wakeup.run();
   }
 
+  /** Queues periodic progress responses unless the last tick's are still unsent (a reader that stalls gets no pile). */
+  boolean offerTick(java.util.List<Outbound.Progress> progress) {
+    synchronized (this) {
+      if (closed || tickQueued || progress.isEmpty()) {
+        return false;
+      }
+      queue.addAll(progress);
+      tickQueued = true;
+    }
+    wakeup.run();
+    return true;
+  }
+
   /** Sender: the next response to send, or null. */
   public Outbound poll() {
     synchronized (this) {
@@ -70,6 +85,8 @@ public final class WatchStream {
       if (o instanceof Outbound.Events e) {
         eventItems--;
         eventBytes -= e.bytes();
+      } else if (o instanceof Outbound.Progress p && p.watchId() != -1) {
+        tickQueued = false;
       }
       return o;
     }

@@ -1,0 +1,72 @@
+package io.etcetera.tls.pem;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.Security;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+
+/**
+ * Reads PEM files as real PKIs write them (cfssl, openssl, kubeadm): certificate chains and CA
+ * bundles with several certificates, and private keys as RSA PKCS#1 ("RSA PRIVATE KEY"), PKCS#8
+ * ("PRIVATE KEY") or EC SEC1 ("EC PRIVATE KEY", with or without an "EC PARAMETERS" block before
+ * it). Stateless.
+ */
+public final class PemFiles {
+  static {
+    if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+      Security.addProvider(new BouncyCastleProvider());
+    }
+  }
+
+  private PemFiles() {}
+
+  /** Every certificate in {@code file}, in file order (leaf first for a chain). */
+  public static List<X509Certificate> certificates(Path file) throws IOException {
+    List<X509Certificate> out = new ArrayList<>();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+      JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+      for (Object o; (o = p.readObject()) != null; ) {
+        if (o instanceof X509CertificateHolder h) {
+          out.add(conv.getCertificate(h));
+        }
+      }
+    } catch (CertificateException e) {
+      throw new IOException("bad certificate in " + file + ": " + e.getMessage(), e);
+    }
+    if (out.isEmpty()) {
+      throw new IOException("no certificate found in " + file);
+    }
+    return out;
+  }
+
+  /** The private key in {@code file}. */
+  public static PrivateKey privateKey(Path file) throws IOException {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+      JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+      for (Object o; (o = p.readObject()) != null; ) {
+        if (o instanceof PEMKeyPair kp) {
+          return conv.getKeyPair(kp).getPrivate();
+        }
+        if (o instanceof PrivateKeyInfo info) {
+          return conv.getPrivateKey(info);
+        }
+        // EC PARAMETERS and anything else before the key are skipped
+      }
+    }
+    throw new IOException("no private key found in " + file + " (expected RSA PKCS#1, PKCS#8 or EC SEC1 PEM)");
+  }
+}
