@@ -1,8 +1,11 @@
 package io.etcetera.server;
 
 import io.etcetera.mvcc.apply.Applier;
-import io.etcetera.mvcc.apply.KvApplier;
-import io.etcetera.mvcc.apply.LeaseApplier;
+import io.etcetera.mvcc.auth.AuthStore;
+import io.etcetera.mvcc.auth.SimpleTokens;
+import io.etcetera.server.auth.Authenticator;
+import io.etcetera.server.auth.CallIdentity;
+import io.etcetera.server.grpc.AuthService;
 import io.etcetera.mvcc.kv.KeyLeases;
 import io.etcetera.mvcc.lease.Lessor;
 import io.etcetera.mvcc.lease.Ticker;
@@ -47,8 +50,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtceteraServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EtceteraServer.class);
-  /** etcd lets a request exceed --max-request-bytes by this much on the wire, so it can answer with its own error. */
-  private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
 
   private final Closer closer;
   private final MemberIdentity id;
@@ -58,17 +59,21 @@ public final class EtceteraServer implements AutoCloseable {
     this.id = id;
   }
 
-  /** Stops the gRPC server, then every component in order (the reverse of how requests flow in). */
-  private record Closer(Server grpc, List<AutoCloseable> components) {
+  /** Stops the gRPC servers, then every component in order (the reverse of how requests flow in). */
+  private record Closer(List<Server> servers, List<AutoCloseable> components) {
     void close() {
-      grpc.shutdown();
-      try {
-        if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+      for (Server grpc : servers) {
+        grpc.shutdown();
+      }
+      for (Server grpc : servers) {
+        try {
+          if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+            grpc.shutdownNow();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
           grpc.shutdownNow();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        grpc.shutdownNow();
       }
       for (AutoCloseable c : components) {
         try {
@@ -108,55 +113,44 @@ public final class EtceteraServer implements AutoCloseable {
         lessor.detach(lease, key);
       }
     });
+    AuthStore auth = new AuthStore();
+    auth.recover(backend);
+    SimpleTokens tokens = new SimpleTokens(Ticker.SYSTEM, cfg.authTokenTtlSeconds());
     WatchHub hub = new WatchHub(store);
     store.onCommitted(hub);
-    Applier applier = new Applier(new KvApplier(store, lessor::exists), new LeaseApplier(store, lessor));
-    RaftGateway raft = new SingleMemberLog(store, applier);
+    RaftGateway raft = new SingleMemberLog(store, new Applier(store, lessor, auth, tokens));
     lessor.promote(); // the single member leads from the start: every lease gets a full TTL
     HeaderFiller headers = new HeaderFiller(id, raft, store);
-    Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId());
-    LeaseExpiry expiry = new LeaseExpiry(lessor, proposer);
+    Authenticator authenticator = new Authenticator(auth, tokens, cfg.clientTls().clientCertAuth());
+    Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId(), authenticator);
+    LeaseExpiry expiry = new LeaseExpiry(lessor, proposer, auth);
     ExecutorService watchSend = Executors.newFixedThreadPool(2, daemon("watch-send"));
+    ExecutorService hashing = Executors.newFixedThreadPool(2, daemon("bcrypt"));
     ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(daemon("watch-progress"));
     long progressMillis = Math.max(100, cfg.watchProgressNotifyInterval().toMillis());
 
-    List<InetSocketAddress> addresses = cfg.listenClientUrls().stream().map(EtceteraServer::bindAddress).toList();
-    NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
-    for (InetSocketAddress a : addresses.subList(1, addresses.size())) {
-      b.addListenAddress(a);
-    }
-    long streams = Math.min(cfg.maxConcurrentStreams(), Integer.MAX_VALUE);
-    b.permitKeepAliveTime(cfg.grpcKeepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .keepAliveTime(cfg.grpcKeepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
-        .keepAliveTimeout(cfg.grpcKeepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
-        .maxConcurrentCallsPerConnection((int) streams)
-        .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
-        .addService(new KvService(store, proposer, headers, cfg.maxTxnOps()))
-        .addService(new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend))
-        .addService(new LeaseService(lessor, proposer, headers))
-        .addService(new MaintenanceService(id, raft, backend, headers))
-        .addService(new ClusterService(id, cfg.localPeerUrls(),
-            cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers));
-    // Writes only validate and enqueue a proposal, and watch and keep-alive requests only take
-    // short in-memory locks, so they run on the transport thread that read them (no hand-off);
-    // everything else may touch the disk and runs on the default executor.
-    b.callExecutor(new io.grpc.ServerCallExecutorSupplier() {
-      @Override
-      public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
-          io.grpc.Metadata headers) {
-        io.grpc.MethodDescriptor<?, ?> m = call.getMethodDescriptor();
-        boolean nonBlocking = KvService.isWrite(m)
-            || m == io.etcetera.api.etcdserverpb.WatchGrpc.getWatchMethod()
-            || m == io.etcetera.api.etcdserverpb.LeaseGrpc.getLeaseKeepAliveMethod();
-        return nonBlocking ? Runnable::run : null;
-      }
-    });
-    Server grpc = b.build();
-    Closer closer = new Closer(grpc, List.of(expiry, () -> progress.shutdownNow(), hub, () -> watchSend.shutdownNow(),
-        raft, store, backend));
+    List<io.grpc.ServerServiceDefinition> services = List.of(
+        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator).bindService(),
+        new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator).bindService(),
+        new LeaseService(lessor, proposer, headers).bindService(),
+        new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
+        new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
+        new ClusterService(id, cfg.localPeerUrls(),
+            cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers).bindService());
+    List<AutoCloseable> components = List.of(expiry, () -> progress.shutdownNow(), hub, () -> watchSend.shutdownNow(),
+        () -> hashing.shutdownNow(), raft, store, backend);
+    List<Server> servers;
     try {
-      grpc.start();
+      servers = ClientListeners.build(cfg, services, new CallIdentity());
+    } catch (IOException | RuntimeException e) {
+      new Closer(List.of(), components).close();
+      throw e;
+    }
+    Closer closer = new Closer(servers, components);
+    try {
+      for (Server s : servers) {
+        s.start();
+      }
     } catch (IOException e) {
       closer.close();
       throw new IOException("cannot listen on " + cfg.listenClientUrls() + ": " + e.getMessage(), e);
@@ -178,21 +172,6 @@ public final class EtceteraServer implements AutoCloseable {
         // not a POSIX file system
       }
     }
-  }
-
-  static InetSocketAddress bindAddress(URI u) {
-    if (!u.getScheme().equals("http")) {
-      throw new FlagException("listen URL " + u + ": " + u.getScheme()
-          + " client URLs arrive with the TLS issue; this build serves http:// only");
-    }
-    if (u.getPort() < 0) {
-      throw new FlagException("listen URL " + u + " needs a port");
-    }
-    String host = u.getHost();
-    if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::")) {
-      return new InetSocketAddress(u.getPort());
-    }
-    return new InetSocketAddress(host, u.getPort());
   }
 
   public MemberIdentity identity() {

@@ -9,13 +9,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code etcetera} command: started with etcd's flags it runs a member, as {@code etcd} does.
- * Exit status 1 for a bad flag or a failed start, as etcd.
+ * The {@code etcetera} command: started with etcd's flags it runs a member, as {@code etcd} does
+ * (exit status 1 for a bad flag or a failed start, as etcd); {@code etcetera certs ...} makes
+ * certificates.
  */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("certs")) {
+      System.exit(CertsCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
     EtcdFlags.Parsed flags;
     ServerConfig cfg;
     try {

@@ -1,23 +1,40 @@
 package io.etcetera.mvcc.apply;
 
 import io.etcetera.api.etcdserverpb.InternalRaftRequest;
+import io.etcetera.mvcc.auth.AuthInfo;
+import io.etcetera.mvcc.auth.AuthStore;
+import io.etcetera.mvcc.auth.SimpleTokens;
 import io.etcetera.mvcc.kv.ApplyBatch;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.mvcc.lease.Lessor;
 
 /**
  * The apply step of the replicated state machine: one log entry ({@link InternalRaftRequest}) in,
  * its response (or an {@link io.etcetera.api.errors.EtcdException}, with nothing changed) out.
- * Dispatches to the key-value and lease appliers. Deterministic; apply thread only.
+ * With auth enabled, every entry is checked first against the identity and auth revision its
+ * header carries (as etcd's auth applier does), then dispatched to the auth, lease or key-value
+ * applier. Deterministic; apply thread only.
  */
 public final class Applier {
   private final KvApplier kv;
   private final LeaseApplier leases;
+  private final AuthApplier auth;
+  private final PermissionChecks permissions;
 
-  public Applier(KvApplier kv, LeaseApplier leases) {
-    this.kv = kv;
-    this.leases = leases;
+  public Applier(MvccStore store, Lessor lessor, AuthStore authStore, SimpleTokens tokens) {
+    this.kv = new KvApplier(store, lessor::exists);
+    this.leases = new LeaseApplier(store, lessor);
+    this.auth = new AuthApplier(store, authStore, tokens);
+    this.permissions = new PermissionChecks(authStore, lessor);
   }
 
-  public Applied apply(ApplyBatch batch, InternalRaftRequest req) {
+  /** Applies the entry at log position {@code index}. */
+  public Applied apply(ApplyBatch batch, InternalRaftRequest req, long index) {
+    AuthInfo who = new AuthInfo(req.getHeader().getUsername(), req.getHeader().getAuthRevision());
+    if (AuthApplier.isAuthRequest(req)) {
+      return auth.apply(batch, req, who, index);
+    }
+    permissions.check(req, who);
     if (req.hasLeaseGrant()) {
       return leases.grant(batch, req.getLeaseGrant());
     }

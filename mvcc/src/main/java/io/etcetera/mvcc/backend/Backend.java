@@ -24,8 +24,8 @@ import org.rocksdb.WriteOptions;
 
 /**
  * The RocksDB database of one member. Column families: {@code kv} (revision → KeyValue rows) and
- * {@code meta} (applied index, current and compacted revisions) and {@code lease} (granted leases).
- * Later issues add {@code auth} and {@code members}.
+ * {@code meta} (applied index, current and compacted revisions) and {@code lease} (granted leases)
+ * and {@code auth} (users, roles, enabled flag, auth revision). The Raft issue adds {@code members}.
  *
  * <p>Threading: RocksDB is thread-safe. By convention only the apply thread commits write batches
  * that change visible state; the compactor deletes rows below the compacted revision, which no
@@ -39,6 +39,7 @@ public final class Backend implements AutoCloseable {
   private static final byte[] KV_CF = "kv".getBytes(StandardCharsets.UTF_8);
   private static final byte[] META_CF = "meta".getBytes(StandardCharsets.UTF_8);
   private static final byte[] LEASE_CF = "lease".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] AUTH_CF = "auth".getBytes(StandardCharsets.UTF_8);
 
   private final Path dir;
   private final RocksDB db;
@@ -49,6 +50,7 @@ public final class Backend implements AutoCloseable {
   private final ColumnFamilyHandle kv;
   private final ColumnFamilyHandle meta;
   private final ColumnFamilyHandle lease;
+  private final ColumnFamilyHandle auth;
   private final WriteOptions syncWrite;
   private final WriteOptions noSyncWrite;
 
@@ -72,12 +74,14 @@ public final class Backend implements AutoCloseable {
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(KV_CF, cfOptions),
         new ColumnFamilyDescriptor(META_CF, cfOptions),
-        new ColumnFamilyDescriptor(LEASE_CF, cfOptions));
+        new ColumnFamilyDescriptor(LEASE_CF, cfOptions),
+        new ColumnFamilyDescriptor(AUTH_CF, cfOptions));
     this.handles = new ArrayList<>();
     this.db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
     this.kv = handles.get(1);
     this.meta = handles.get(2);
     this.lease = handles.get(3);
+    this.auth = handles.get(4);
     this.syncWrite = new WriteOptions().setSync(true);
     this.noSyncWrite = new WriteOptions();
   }
@@ -116,6 +120,15 @@ public final class Backend implements AutoCloseable {
 
   public RocksIterator leaseIterator() {
     return db.newIterator(lease);
+  }
+
+  /** Auth: "enabled", "revision", "user/NAME" → authpb.User, "role/NAME" → authpb.Role. */
+  public ColumnFamilyHandle auth() {
+    return auth;
+  }
+
+  public RocksIterator authIterator() {
+    return db.newIterator(auth);
   }
 
   public byte[] getMeta(byte[] key) {
@@ -186,7 +199,7 @@ public final class Backend implements AutoCloseable {
   public long sizeInUse() {
     try {
       long live = 0;
-      for (ColumnFamilyHandle h : List.of(kv, meta, lease)) {
+      for (ColumnFamilyHandle h : List.of(kv, meta, lease, auth)) {
         live += db.getLongProperty(h, "rocksdb.estimate-live-data-size");
         live += db.getLongProperty(h, "rocksdb.cur-size-all-mem-tables");
       }
@@ -202,6 +215,7 @@ public final class Backend implements AutoCloseable {
       db.compactRange(kv);
       db.compactRange(meta);
       db.compactRange(lease);
+      db.compactRange(auth);
     } catch (RocksDBException e) {
       throw new BackendException("compaction failed", e);
     }

@@ -73,6 +73,7 @@ public final class ApplyFixture implements AutoCloseable {
   private Backend backend;
   private MvccStore store;
   private Lessor lessor;
+  private io.etcetera.mvcc.auth.AuthStore auth;
   private WatchHub hub;
   private Applier applier;
   private long index;
@@ -115,7 +116,9 @@ public final class ApplyFixture implements AutoCloseable {
       hub = new WatchHub(store);
       store.onCommitted(hub);
     }
-    applier = new Applier(new KvApplier(store, lessor::exists), new LeaseApplier(store, lessor));
+    auth = new io.etcetera.mvcc.auth.AuthStore();
+    auth.recover(backend);
+    applier = new Applier(store, lessor, auth, new io.etcetera.mvcc.auth.SimpleTokens(ticker::nanos, 300));
     index = store.appliedIndex();
   }
 
@@ -179,7 +182,7 @@ public final class ApplyFixture implements AutoCloseable {
     try (ApplyBatch batch = new ApplyBatch()) {
       for (InternalRaftRequest req : reqs) {
         try {
-          out.add(applier.apply(batch, req));
+          out.add(applier.apply(batch, req, index + 1));
         } catch (EtcdException e) {
           out.add(e);
         }
@@ -195,7 +198,7 @@ public final class ApplyFixture implements AutoCloseable {
     ApplyBatch batch = new ApplyBatch();
     for (InternalRaftRequest req : reqs) {
       try {
-        results.add(applier.apply(batch, req));
+        results.add(applier.apply(batch, req, index + 1));
       } catch (EtcdException e) {
         results.add(e);
       }

@@ -74,7 +74,7 @@ public final class SingleMemberLog implements RaftGateway {
           for (Proposal p : taken) {
             index++;
             try {
-              results.add(applier.apply(batch, p.request()));
+              results.add(applier.apply(batch, p.request(), index));
             } catch (EtcdException e) {
               results.add(e);
             }

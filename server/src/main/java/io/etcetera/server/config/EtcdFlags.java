@@ -22,9 +22,8 @@ import picocli.CommandLine.ParseResult;
  * flag is an error. Stateless.
  */
 public final class EtcdFlags {
-  private static final String TLS = "the TLS issue";
+  private static final String TLS = "a later TLS issue";
   private static final String RAFT = "the Raft issue";
-  private static final String AUTH = "the auth issue";
   private static final String OPS = "the operations issue";
 
   /** Every flag of etcd 3.4 and the 3.5 ones a 3.5 unit may carry. */
@@ -77,25 +76,25 @@ public final class EtcdFlags {
       noEffect("proxy-write-timeout", "5000"),
       noEffect("proxy-read-timeout", "0"),
       // security
-      notYet("cert-file", "", TLS),
-      notYet("key-file", "", TLS),
-      notYetBool("client-cert-auth", TLS),
+      used("cert-file", ""),
+      used("key-file", ""),
+      usedBool("client-cert-auth"),
       notYet("client-crl-file", "", TLS),
       notYet("client-cert-allowed-hostname", "", TLS),
-      notYet("trusted-ca-file", "", TLS),
-      notYetBool("auto-tls", TLS),
-      notYet("peer-cert-file", "", TLS),
-      notYet("peer-key-file", "", TLS),
-      notYetBool("peer-client-cert-auth", TLS),
-      notYet("peer-trusted-ca-file", "", TLS),
-      notYetBool("peer-auto-tls", TLS),
+      used("trusted-ca-file", ""),
+      usedBool("auto-tls"),
+      used("peer-cert-file", ""),
+      used("peer-key-file", ""),
+      usedBool("peer-client-cert-auth"),
+      used("peer-trusted-ca-file", ""),
+      usedBool("peer-auto-tls"),
       notYet("peer-crl-file", "", TLS),
       notYet("peer-cert-allowed-cn", "", TLS),
       notYet("peer-cert-allowed-hostname", "", TLS),
       notYetBool("experimental-peer-skip-client-san-verification", TLS),
-      notYet("cipher-suites", "", TLS),
-      notYet("tls-min-version", "TLS1.2", TLS),
-      notYet("tls-max-version", "", TLS),
+      used("cipher-suites", ""),
+      used("tls-min-version", "TLS1.2"),
+      used("tls-max-version", ""),
       noEffect("self-signed-cert-validity", "1"),
       noEffect("cors", "*"),
       noEffect("host-whitelist", "*"),
@@ -118,9 +117,9 @@ public final class EtcdFlags {
       noEffectBool("enable-pprof"),
       noEffect("metrics", "basic"),
       // auth
-      new EtcdFlag("auth-token", "simple", false, FlagSupport.NOT_YET, AUTH),
-      noEffect("bcrypt-cost", "10"),
-      noEffect("auth-token-ttl", "300"),
+      used("auth-token", "simple"),
+      used("bcrypt-cost", "10"),
+      used("auth-token-ttl", "300"),
       // gateway, experimental
       noEffect("enable-grpc-gateway", "true"),
       noEffectBool("experimental-initial-corrupt-check"),

@@ -34,7 +34,28 @@ public record ServerConfig(
     boolean unsafeNoFsync,
     Duration watchProgressNotifyInterval,
     long heartbeatMillis,
-    long electionTimeoutMillis) {
+    long electionTimeoutMillis,
+    ClientTls clientTls,
+    ClientTls peerTls,
+    String authToken,
+    int bcryptCost,
+    long authTokenTtlSeconds) {
+
+  /**
+   * One side's TLS flags: certificate and key files (or {@code autoTls}), the CA bundle that
+   * verifies the other side, whether a verified certificate is required, and the allowed
+   * versions and cipher suites (shared by both sides, as in etcd). Immutable.
+   */
+  public record ClientTls(String certFile, String keyFile, String trustedCaFile, boolean clientCertAuth,
+      boolean autoTls, String cipherSuites, String minVersion, String maxVersion) {
+    public boolean hasCert() {
+      return !certFile.isEmpty() && !keyFile.isEmpty();
+    }
+
+    public boolean isEmpty() {
+      return !hasCert() && !autoTls;
+    }
+  }
 
   /** etcd's default {@code --max-request-bytes}: 1.5 MiB. */
   public static final long DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024;
@@ -87,7 +108,35 @@ public record ServerConfig(
         GoDuration.parse("experimental-watch-progress-notify-interval",
             f.get("experimental-watch-progress-notify-interval")),
         number("heartbeat-interval", f.get("heartbeat-interval")),
-        number("election-timeout", f.get("election-timeout")));
+        number("election-timeout", f.get("election-timeout")),
+        tls(f, ""),
+        tls(f, "peer-"),
+        authToken(f.get("auth-token")),
+        (int) number("bcrypt-cost", f.get("bcrypt-cost")),
+        number("auth-token-ttl", f.get("auth-token-ttl")));
+  }
+
+  private static ClientTls tls(EtcdFlags.Parsed f, String prefix) {
+    ClientTls t = new ClientTls(f.get(prefix + "cert-file"), f.get(prefix + "key-file"), f.get(prefix + "trusted-ca-file"),
+        f.bool(prefix + "client-cert-auth"), f.bool(prefix + "auto-tls"), f.get("cipher-suites"),
+        f.get("tls-min-version"), f.get("tls-max-version"));
+    if (t.certFile().isEmpty() != t.keyFile().isEmpty()) {
+      throw new FlagException("--" + prefix + "cert-file and --" + prefix + "key-file must be given together");
+    }
+    for (String v : new String[] {t.minVersion(), t.maxVersion()}) {
+      if (!v.isEmpty() && !v.equals("TLS1.2") && !v.equals("TLS1.3")) {
+        throw new FlagException("unexpected TLS version " + v + " (only TLS1.2 and TLS1.3 are supported)");
+      }
+    }
+    return t;
+  }
+
+  private static String authToken(String v) {
+    String kind = v.split(",", 2)[0];
+    if (!kind.equals("simple")) {
+      throw new FlagException("--auth-token=" + v + ": only 'simple' tokens are supported so far (JWT is not)");
+    }
+    return kind;
   }
 
   /**

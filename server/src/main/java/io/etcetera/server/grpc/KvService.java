@@ -36,7 +36,11 @@ public final class KvService extends KVGrpc.KVImplBase {
   private final HeaderFiller headers;
   private final int maxTxnOps;
 
-  public KvService(MvccStore store, Proposer proposer, HeaderFiller headers, int maxTxnOps) {
+  private final io.etcetera.server.auth.Authenticator authenticator;
+
+  public KvService(MvccStore store, Proposer proposer, HeaderFiller headers, int maxTxnOps,
+      io.etcetera.server.auth.Authenticator authenticator) {
+    this.authenticator = authenticator;
     this.store = store;
     this.proposer = proposer;
     this.headers = headers;
@@ -53,7 +57,14 @@ public final class KvService extends KVGrpc.KVImplBase {
   public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
     try {
       RequestChecks.checkRange(request);
+      // etcd's doSerialize: check the caller's read permission, read, then make sure the auth
+      // store did not change under the read
+      io.etcetera.mvcc.auth.AuthInfo who = authenticator.current();
+      authenticator.store().checkRead(who, request.getKey(), request.getRangeEnd());
       RangeResponse r = RangeQuery.execute(store::range, request);
+      if (who.revision() != 0 && who.revision() != authenticator.store().revision()) {
+        throw io.etcetera.api.errors.EtcdError.AUTH_OLD_REVISION.exception();
+      }
       Replies.ok(out, r.toBuilder().setHeader(headers.fill(r.getHeader())).build());
     } catch (EtcdException e) {
       Replies.fail(out, e);

@@ -27,7 +27,11 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   private final Backend backend;
   private final HeaderFiller headers;
 
-  public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers) {
+  private final io.etcetera.server.auth.Authenticator authenticator;
+
+  public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers,
+      io.etcetera.server.auth.Authenticator authenticator) {
+    this.authenticator = authenticator;
     this.id = id;
     this.raft = raft;
     this.backend = backend;
@@ -62,6 +66,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   @Override
   public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> out) {
     try {
+      authenticator.store().checkAdmin(authenticator.current()); // etcd's authMaintenanceServer
       backend.compactRange();
       Replies.ok(out, DefragmentResponse.newBuilder().setHeader(headers.current()).build());
     } catch (RuntimeException e) {

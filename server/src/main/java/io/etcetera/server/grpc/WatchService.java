@@ -27,7 +27,11 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   private final long maxResponseBytes;
   private final Executor sendExecutor;
 
-  public WatchService(WatchHub hub, MvccStore store, HeaderFiller headers, long maxResponseBytes, Executor sendExecutor) {
+  private final io.etcetera.server.auth.Authenticator authenticator;
+
+  public WatchService(WatchHub hub, MvccStore store, HeaderFiller headers, long maxResponseBytes, Executor sendExecutor,
+      io.etcetera.server.auth.Authenticator authenticator) {
+    this.authenticator = authenticator;
     this.hub = hub;
     this.store = store;
     this.headers = headers;
@@ -86,6 +90,20 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       } else if (f == WatchCreateRequest.FilterType.NODELETE) {
         noDelete = true;
       }
+    }
+    try {
+      // etcd's isWatchPermitted: a refused create answers created+canceled with the error's text
+      io.etcetera.mvcc.auth.AuthInfo who = authenticator.current();
+      com.google.protobuf.ByteString key = c.getKey().isEmpty()
+          ? com.google.protobuf.ByteString.copyFrom(new byte[] {0}) : c.getKey();
+      authenticator.store().checkRead(who, key, c.getRangeEnd());
+    } catch (io.etcetera.api.errors.EtcdException e) {
+      io.etcetera.api.errors.EtcdError err = e.error();
+      boolean known = err == io.etcetera.api.errors.EtcdError.INVALID_AUTH_TOKEN
+          || err == io.etcetera.api.errors.EtcdError.AUTH_OLD_REVISION
+          || err == io.etcetera.api.errors.EtcdError.USER_EMPTY;
+      hub.refuse(stream, known ? err.message() : io.etcetera.api.errors.EtcdError.PERMISSION_DENIED.message());
+      return;
     }
     try {
       hub.watch(stream, c.getWatchId(), c.getKey(), c.getRangeEnd(), c.getStartRevision(),

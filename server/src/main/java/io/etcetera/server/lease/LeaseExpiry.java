@@ -31,9 +31,12 @@ public final class LeaseExpiry implements AutoCloseable {
     return t;
   });
 
-  public LeaseExpiry(Lessor lessor, Proposer proposer) {
+  private final io.etcetera.mvcc.auth.AuthStore auth;
+
+  public LeaseExpiry(Lessor lessor, Proposer proposer, io.etcetera.mvcc.auth.AuthStore auth) {
     this.lessor = lessor;
     this.proposer = proposer;
+    this.auth = auth;
   }
 
   public void start() {
@@ -44,8 +47,10 @@ public final class LeaseExpiry implements AutoCloseable {
     try {
       List<Long> expired = lessor.expired(MAX_PER_ROUND);
       for (long id : expired) {
-        proposer.propose(InternalRaftRequest.newBuilder()
-                .setLeaseRevoke(LeaseRevokeRequest.newBuilder().setID(id)))
+        // as etcd, the expiry revokes with root's rights
+        proposer.proposeAs(InternalRaftRequest.newBuilder()
+                .setLeaseRevoke(LeaseRevokeRequest.newBuilder().setID(id)),
+                new io.etcetera.mvcc.auth.AuthInfo("root", auth.revision()))
             .whenComplete((a, t) -> {
               if (t != null) {
                 log.debug("revoking expired lease {} failed (retried later): {}", Long.toHexString(id), t.toString());

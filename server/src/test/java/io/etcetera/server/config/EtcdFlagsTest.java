@@ -94,9 +94,29 @@ class EtcdFlagsTest {
 
   @Test
   void flagsOfLaterIssuesAreRefusedClearlyButAcceptedAtTheirDefault() {
-    FlagException e = assertThrows(FlagException.class, () -> config(Map.of(), "--cert-file=/etc/etcd/ssl/etcd.pem"));
-    assertTrue(e.getMessage().contains("--cert-file is not supported by Etcetera yet"), e.getMessage());
-    assertEquals("default", config(Map.of(), "--auth-token=simple", "--client-cert-auth=false").name());
+    FlagException e = assertThrows(FlagException.class, () -> config(Map.of(), "--client-crl-file=/etc/etcd/crl.pem"));
+    assertTrue(e.getMessage().contains("--client-crl-file is not supported by Etcetera yet"), e.getMessage());
+    assertEquals("default", config(Map.of(), "--client-crl-file=", "--force-new-cluster=false").name());
+  }
+
+  @Test
+  void tlsFlagsAreReadForBothSides() {
+    ServerConfig c = config(Map.of(), "--cert-file=/s/etcd.pem", "--key-file=/s/etcd-key.pem",
+        "--trusted-ca-file=/s/ca.pem", "--client-cert-auth", "--peer-cert-file=/s/p.pem", "--peer-key-file=/s/p-key.pem",
+        "--peer-trusted-ca-file=/s/ca.pem", "--peer-client-cert-auth=true", "--tls-min-version=TLS1.3");
+    assertEquals("/s/etcd.pem", c.clientTls().certFile());
+    assertTrue(c.clientTls().clientCertAuth());
+    assertTrue(c.peerTls().clientCertAuth());
+    assertEquals("/s/p-key.pem", c.peerTls().keyFile());
+    assertEquals("TLS1.3", c.clientTls().minVersion());
+    assertThrows(FlagException.class, () -> config(Map.of(), "--cert-file=/s/etcd.pem"));
+    assertThrows(FlagException.class, () -> config(Map.of(), "--tls-min-version=TLS1.0"));
+  }
+
+  @Test
+  void onlySimpleAuthTokensAreAccepted() {
+    assertEquals("simple", config(Map.of(), "--auth-token=simple").authToken());
+    assertThrows(FlagException.class, () -> config(Map.of(), "--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256"));
   }
 
   @Test

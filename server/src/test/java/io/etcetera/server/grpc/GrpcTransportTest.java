@@ -105,8 +105,8 @@ class GrpcTransportTest {
     ManagedChannel ch = channel(null);
     try {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-          () -> io.etcetera.api.etcdserverpb.AuthGrpc.newBlockingStub(ch)
-              .authStatus(io.etcetera.api.etcdserverpb.AuthStatusRequest.getDefaultInstance()));
+          () -> MaintenanceGrpc.newBlockingStub(ch)
+              .hashKV(io.etcetera.api.etcdserverpb.HashKVRequest.getDefaultInstance()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

@@ -1,0 +1,159 @@
+package io.etcetera.server;
+
+import io.etcetera.server.config.FlagException;
+import io.etcetera.server.config.ServerConfig;
+import io.etcetera.server.grpc.KvService;
+import io.etcetera.tls.context.ReloadingKeyManager;
+import io.etcetera.tls.context.ReloadingTrustManager;
+import io.etcetera.tls.context.TlsVersions;
+import io.etcetera.tls.gen.CertificateGenerator;
+import io.etcetera.tls.gen.KeyFormat;
+import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gRPC servers behind {@code --listen-client-urls}: one for the {@code http://} URLs and one
+ * with TLS for the {@code https://} URLs (etcd serves both kinds side by side), configured as
+ * etcd's: keepalive pings allowed every {@code --grpc-keepalive-min-time} even without calls, no
+ * stream limit, any {@code :authority}, a receive limit 512 KiB above {@code --max-request-bytes}.
+ * TLS: the certificate and key (re-read when the files change), the CA bundle verifying client
+ * certificates, required with {@code --client-cert-auth}; {@code --auto-tls} makes a self-signed
+ * pair in the data dir, as etcd does. Built once by the composition root; immutable.
+ */
+final class ClientListeners {
+  /** etcd lets a request exceed --max-request-bytes by this much on the wire, so it can answer with its own error. */
+  private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+  private ClientListeners() {}
+
+  static List<Server> build(ServerConfig cfg, List<ServerServiceDefinition> services, ServerInterceptor identity)
+      throws IOException {
+    List<InetSocketAddress> plain = new ArrayList<>();
+    List<InetSocketAddress> secure = new ArrayList<>();
+    for (URI u : cfg.listenClientUrls()) {
+      if (u.getScheme().equals("https")) {
+        secure.add(bindAddress(u));
+      } else if (u.getScheme().equals("http")) {
+        plain.add(bindAddress(u));
+      } else {
+        throw new FlagException("listen URL " + u + ": unix sockets are not served by Etcetera");
+      }
+    }
+    List<Server> servers = new ArrayList<>();
+    if (!plain.isEmpty()) {
+      servers.add(server(cfg, plain, null, services, identity));
+    }
+    if (!secure.isEmpty()) {
+      ServerConfig.ClientTls tls = cfg.clientTls();
+      if (tls.isEmpty()) {
+        throw new FlagException("TLS key/cert (--cert-file, --key-file) must be provided for client url "
+            + cfg.listenClientUrls().stream().filter(u -> u.getScheme().equals("https")).findFirst().orElseThrow()
+            + " with HTTPS scheme");
+      }
+      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity));
+    }
+    return servers;
+  }
+
+  private static Server server(ServerConfig cfg, List<InetSocketAddress> addresses, SslContext ssl,
+      List<ServerServiceDefinition> services, ServerInterceptor identity) {
+    NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
+    for (InetSocketAddress a : addresses.subList(1, addresses.size())) {
+      b.addListenAddress(a);
+    }
+    if (ssl != null) {
+      b.sslContext(ssl);
+    }
+    long streams = Math.min(cfg.maxConcurrentStreams(), Integer.MAX_VALUE);
+    b.permitKeepAliveTime(cfg.grpcKeepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .keepAliveTime(cfg.grpcKeepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(cfg.grpcKeepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+        .maxConcurrentCallsPerConnection((int) streams)
+        .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
+        .intercept(identity);
+    for (ServerServiceDefinition s : services) {
+      b.addService(s);
+    }
+    // Writes only validate and enqueue a proposal, and watch and keep-alive requests only take
+    // short in-memory locks, so they run on the transport thread that read them (no hand-off);
+    // everything else may touch the disk and runs on the default executor.
+    b.callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+      @Override
+      public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+          io.grpc.Metadata headers) {
+        io.grpc.MethodDescriptor<?, ?> m = call.getMethodDescriptor();
+        boolean nonBlocking = KvService.isWrite(m)
+            || m == io.etcetera.api.etcdserverpb.WatchGrpc.getWatchMethod()
+            || m == io.etcetera.api.etcdserverpb.LeaseGrpc.getLeaseKeepAliveMethod();
+        return nonBlocking ? Runnable::run : null;
+      }
+    });
+    return b.build();
+  }
+
+  private static SslContext sslContext(ServerConfig cfg, ServerConfig.ClientTls tls) throws IOException {
+    Path cert;
+    Path key;
+    if (tls.hasCert()) {
+      cert = Path.of(tls.certFile());
+      key = Path.of(tls.keyFile());
+    } else {
+      // etcd's --auto-tls: a self-signed pair under the data dir, valid for the listen hosts
+      Path dir = cfg.dataDir().resolve("fixtures").resolve("client");
+      Files.createDirectories(dir);
+      cert = dir.resolve("cert.pem");
+      key = dir.resolve("key.pem");
+      if (!Files.exists(cert) || !Files.exists(key)) {
+        List<String> hosts = new ArrayList<>();
+        for (URI u : cfg.listenClientUrls()) {
+          hosts.add(u.getHost());
+        }
+        CertificateGenerator.selfSigned("etcetera", hosts, Duration.ofDays(365)).write(cert, key, KeyFormat.PKCS8);
+      }
+    }
+    SslContextBuilder b = SslContextBuilder.forServer(new ReloadingKeyManager(cert, key));
+    GrpcSslContexts.configure(b, SslProvider.JDK);
+    if (!tls.trustedCaFile().isEmpty()) {
+      b.trustManager(new ReloadingTrustManager(Path.of(tls.trustedCaFile())));
+    }
+    b.clientAuth(tls.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE);
+    try {
+      b.protocols(TlsVersions.protocols(tls.minVersion(), tls.maxVersion()));
+    } catch (IllegalArgumentException e) {
+      throw new FlagException(e.getMessage());
+    }
+    List<String> ciphers = TlsVersions.cipherSuites(tls.cipherSuites());
+    if (ciphers != null) {
+      b.ciphers(ciphers);
+    }
+    return b.build();
+  }
+
+  static InetSocketAddress bindAddress(URI u) {
+    if (u.getPort() < 0) {
+      throw new FlagException("listen URL " + u + " needs a port");
+    }
+    String host = u.getHost();
+    if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::")) {
+      return new InetSocketAddress(u.getPort());
+    }
+    return new InetSocketAddress(host, u.getPort());
+  }
+}
