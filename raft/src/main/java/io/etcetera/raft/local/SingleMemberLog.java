@@ -27,8 +27,7 @@ import org.slf4j.LoggerFactory;
 public final class SingleMemberLog implements RaftGateway {
   private static final Logger log = LoggerFactory.getLogger(SingleMemberLog.class);
   private static final int MAX_BATCH = 1024;
-  /** A new etcd member campaigns once at start, so a one-member cluster runs at term 2, as etcd reports. */
-  private static final long TERM = 2;
+  private static final byte[] TERM_KEY = "raft_term".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   private record Proposal(InternalRaftRequest request, CompletableFuture<Applied> result) {}
 
@@ -38,11 +37,25 @@ public final class SingleMemberLog implements RaftGateway {
   private final Thread applyThread;
   private volatile boolean running = true;
   private volatile long appliedIndex;
+  /** The term this member leads in: like etcd's lone member, it campaigns once per start. */
+  private final long term;
 
   public SingleMemberLog(MvccStore store, Applier applier) {
     this.store = store;
     this.applier = applier;
     this.appliedIndex = store.appliedIndex();
+    // a fresh member starts at term 1 and wins its first election at term 2; every restart
+    // campaigns again, so the term grows by one per start, as etcd's does
+    var backend = store.backend();
+    long last = Math.max(1, Math.max(store.appliedTerm(),
+        io.etcetera.mvcc.backend.MetaKeys.decode(backend.getMeta(TERM_KEY))));
+    this.term = last + 1;
+    try (org.rocksdb.WriteBatch b = new org.rocksdb.WriteBatch()) {
+      b.put(backend.meta(), TERM_KEY, io.etcetera.mvcc.backend.MetaKeys.encode(term));
+      backend.commit(b, true);
+    } catch (org.rocksdb.RocksDBException e) {
+      throw new io.etcetera.mvcc.backend.BackendException("cannot record the term", e);
+    }
     this.applyThread = new Thread(this::applyLoop, "apply");
     this.applyThread.start();
   }
@@ -79,7 +92,7 @@ public final class SingleMemberLog implements RaftGateway {
               results.add(e);
             }
           }
-          batch.setApplied(index, TERM);
+          batch.setApplied(index, term);
           store.commit(batch);
         }
         appliedIndex = index;
@@ -113,7 +126,7 @@ public final class SingleMemberLog implements RaftGateway {
 
   @Override
   public long term() {
-    return TERM;
+    return term;
   }
 
   @Override
