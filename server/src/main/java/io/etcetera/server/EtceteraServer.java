@@ -2,7 +2,8 @@ package io.etcetera.server;
 
 import io.etcetera.mvcc.apply.Applier;
 import io.etcetera.mvcc.auth.AuthStore;
-import io.etcetera.mvcc.auth.SimpleTokens;
+import io.etcetera.mvcc.auth.TokenProvider;
+import io.etcetera.server.auth.TokenProviders;
 import io.etcetera.server.auth.Authenticator;
 import io.etcetera.server.auth.CallIdentity;
 import io.etcetera.server.grpc.AuthService;
@@ -115,7 +116,7 @@ public final class EtceteraServer implements AutoCloseable {
     });
     AuthStore auth = new AuthStore();
     auth.recover(backend);
-    SimpleTokens tokens = new SimpleTokens(Ticker.SYSTEM, cfg.authTokenTtlSeconds());
+    TokenProvider tokens = TokenProviders.fromFlag(cfg.authToken(), cfg.authTokenTtlSeconds());
     WatchHub hub = new WatchHub(store);
     store.onCommitted(hub);
     RaftGateway raft = new SingleMemberLog(store, new Applier(store, lessor, auth, tokens));

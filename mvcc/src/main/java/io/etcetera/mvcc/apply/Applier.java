@@ -3,7 +3,7 @@ package io.etcetera.mvcc.apply;
 import io.etcetera.api.etcdserverpb.InternalRaftRequest;
 import io.etcetera.mvcc.auth.AuthInfo;
 import io.etcetera.mvcc.auth.AuthStore;
-import io.etcetera.mvcc.auth.SimpleTokens;
+import io.etcetera.mvcc.auth.TokenProvider;
 import io.etcetera.mvcc.kv.ApplyBatch;
 import io.etcetera.mvcc.kv.MvccStore;
 import io.etcetera.mvcc.lease.Lessor;
@@ -21,7 +21,7 @@ public final class Applier {
   private final AuthApplier auth;
   private final PermissionChecks permissions;
 
-  public Applier(MvccStore store, Lessor lessor, AuthStore authStore, SimpleTokens tokens) {
+  public Applier(MvccStore store, Lessor lessor, AuthStore authStore, TokenProvider tokens) {
     this.kv = new KvApplier(store, lessor::exists);
     this.leases = new LeaseApplier(store, lessor);
     this.auth = new AuthApplier(store, authStore, tokens);

@@ -24,7 +24,7 @@ import io.etcetera.api.authpb.Role;
 import io.etcetera.api.authpb.User;
 import io.etcetera.mvcc.auth.AuthInfo;
 import io.etcetera.mvcc.auth.AuthStore;
-import io.etcetera.mvcc.auth.SimpleTokens;
+import io.etcetera.mvcc.auth.TokenProvider;
 import io.etcetera.mvcc.kv.ApplyBatch;
 import io.etcetera.mvcc.kv.MvccStore;
 
@@ -37,9 +37,9 @@ import io.etcetera.mvcc.kv.MvccStore;
 public final class AuthApplier {
   private final MvccStore store;
   private final AuthStore auth;
-  private final SimpleTokens tokens;
+  private final TokenProvider tokens;
 
-  public AuthApplier(MvccStore store, AuthStore auth, SimpleTokens tokens) {
+  public AuthApplier(MvccStore store, AuthStore auth, TokenProvider tokens) {
     this.store = store;
     this.auth = auth;
     this.tokens = tokens;

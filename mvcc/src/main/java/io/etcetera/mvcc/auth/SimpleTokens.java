@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Threading: thread-safe (a concurrent map; assignment happens on the apply thread).
  */
-public final class SimpleTokens {
+public final class SimpleTokens implements TokenProvider {
   private static final String LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -39,6 +39,7 @@ public final class SimpleTokens {
   }
 
   /** Apply thread: the token of an applied Authenticate entry. */
+  @Override
   public String assign(String prefix, long index, String user, long authRevision) {
     String token = prefix + "." + index;
     tokens.put(token, new Entry(user, authRevision, ticker.nanos() + ttlNanos));
@@ -46,6 +47,7 @@ public final class SimpleTokens {
   }
 
   /** Who holds {@code token}, or null if it is unknown or expired; using it extends its life. */
+  @Override
   public AuthInfo info(String token, long currentRevision) {
     Entry e = tokens.get(token);
     if (e == null) {
@@ -60,10 +62,12 @@ public final class SimpleTokens {
     return new AuthInfo(e.user(), currentRevision);
   }
 
+  @Override
   public void invalidateUser(String user) {
     tokens.values().removeIf(e -> e.user().equals(user));
   }
 
+  @Override
   public void clear() {
     tokens.clear();
   }

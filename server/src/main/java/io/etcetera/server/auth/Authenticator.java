@@ -3,7 +3,7 @@ package io.etcetera.server.auth;
 import io.etcetera.api.errors.EtcdError;
 import io.etcetera.mvcc.auth.AuthInfo;
 import io.etcetera.mvcc.auth.AuthStore;
-import io.etcetera.mvcc.auth.SimpleTokens;
+import io.etcetera.mvcc.auth.TokenProvider;
 
 /**
  * Who the current gRPC call is, as etcd's AuthInfoFromCtx: a token, when sent, must be valid
@@ -13,10 +13,10 @@ import io.etcetera.mvcc.auth.SimpleTokens;
  */
 public final class Authenticator {
   private final AuthStore auth;
-  private final SimpleTokens tokens;
+  private final TokenProvider tokens;
   private final boolean clientCertAuth;
 
-  public Authenticator(AuthStore auth, SimpleTokens tokens, boolean clientCertAuth) {
+  public Authenticator(AuthStore auth, TokenProvider tokens, boolean clientCertAuth) {
     this.auth = auth;
     this.tokens = tokens;
     this.clientCertAuth = clientCertAuth;
@@ -26,7 +26,7 @@ public final class Authenticator {
     return auth;
   }
 
-  public SimpleTokens tokens() {
+  public TokenProvider tokens() {
     return tokens;
   }
 

@@ -133,10 +133,10 @@ public record ServerConfig(
 
   private static String authToken(String v) {
     String kind = v.split(",", 2)[0];
-    if (!kind.equals("simple")) {
-      throw new FlagException("--auth-token=" + v + ": only 'simple' tokens are supported so far (JWT is not)");
+    if (!kind.equals("simple") && !kind.equals("jwt")) {
+      throw new FlagException("--auth-token=" + v + ": unknown token type (simple or jwt)");
     }
-    return kind;
+    return v;
   }
 
   /**

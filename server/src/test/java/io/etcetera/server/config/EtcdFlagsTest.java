@@ -114,9 +114,11 @@ class EtcdFlagsTest {
   }
 
   @Test
-  void onlySimpleAuthTokensAreAccepted() {
+  void authTokenKindsAreSimpleOrJwt() {
     assertEquals("simple", config(Map.of(), "--auth-token=simple").authToken());
-    assertThrows(FlagException.class, () -> config(Map.of(), "--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256"));
+    assertEquals("jwt,pub-key=a,priv-key=b,sign-method=RS256",
+        config(Map.of(), "--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256").authToken());
+    assertThrows(FlagException.class, () -> config(Map.of(), "--auth-token=magic"));
   }
 
   @Test

@@ -53,6 +53,25 @@ public final class PemFiles {
     return out;
   }
 
+  /** The public key in {@code file}: a "PUBLIC KEY" block, or the key of the first certificate. */
+  public static java.security.PublicKey publicKey(Path file) throws IOException {
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
+      JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
+      for (Object o; (o = p.readObject()) != null; ) {
+        if (o instanceof org.bouncycastle.asn1.x509.SubjectPublicKeyInfo info) {
+          return conv.getPublicKey(info);
+        }
+        if (o instanceof X509CertificateHolder h) {
+          return conv.getPublicKey(h.getSubjectPublicKeyInfo());
+        }
+        if (o instanceof PEMKeyPair kp) {
+          return conv.getKeyPair(kp).getPublic();
+        }
+      }
+    }
+    throw new IOException("no public key found in " + file);
+  }
+
   /** The private key in {@code file}. */
   public static PrivateKey privateKey(Path file) throws IOException {
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
