@@ -72,7 +72,7 @@ final class PermissionChecks {
     for (RequestOp op : ops) {
       switch (op.getRequestCase()) {
         case REQUEST_RANGE -> auth.checkRead(who, op.getRequestRange().getKey(), op.getRequestRange().getRangeEnd());
-        case REQUEST_PUT -> auth.checkWrite(who, op.getRequestPut().getKey(), NONE);
+        case REQUEST_PUT -> put(op.getRequestPut(), who);
         case REQUEST_DELETE_RANGE -> delete(op.getRequestDeleteRange(), who);
         case REQUEST_TXN -> txn(op.getRequestTxn(), who);
         default -> { }

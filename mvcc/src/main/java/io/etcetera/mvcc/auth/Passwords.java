@@ -26,8 +26,8 @@ public final class Passwords {
     try {
       return OpenBSDBCrypt.checkPassword(new String(hash, java.nio.charset.StandardCharsets.US_ASCII),
           password.toCharArray());
-    } catch (IllegalArgumentException e) {
-      return false; // not a bcrypt hash
+    } catch (RuntimeException e) {
+      return false; // not a bcrypt hash (BouncyCastle throws several kinds)
     }
   }
 }

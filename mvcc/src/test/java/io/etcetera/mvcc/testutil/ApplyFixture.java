@@ -39,6 +39,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ApplyFixture implements AutoCloseable {
   public static final long TERM = 1;
   public static final long MIN_TTL = 2;
+  /** The simple-token TTL in seconds (etcd's --auth-token-ttl default). */
+  public static final long TOKEN_TTL = 300;
 
   /** A ticker the test moves by hand. */
   public static final class FakeTicker implements Ticker {
@@ -74,6 +76,7 @@ public final class ApplyFixture implements AutoCloseable {
   private MvccStore store;
   private Lessor lessor;
   private io.etcetera.mvcc.auth.AuthStore auth;
+  private io.etcetera.mvcc.auth.SimpleTokens tokens;
   private WatchHub hub;
   private Applier applier;
   private long index;
@@ -118,7 +121,8 @@ public final class ApplyFixture implements AutoCloseable {
     }
     auth = new io.etcetera.mvcc.auth.AuthStore();
     auth.recover(backend);
-    applier = new Applier(store, lessor, auth, new io.etcetera.mvcc.auth.SimpleTokens(ticker::nanos, 300));
+    tokens = new io.etcetera.mvcc.auth.SimpleTokens(ticker::nanos, TOKEN_TTL);
+    applier = new Applier(store, lessor, auth, tokens);
     index = store.appliedIndex();
   }
 
@@ -156,6 +160,27 @@ public final class ApplyFixture implements AutoCloseable {
 
   public WatchHub hub() {
     return hub;
+  }
+
+  /** The auth store the applier checks against (recovered again by {@link #reopen}). */
+  public io.etcetera.mvcc.auth.AuthStore auth() {
+    return auth;
+  }
+
+  /** The applier's simple tokens (in memory only: empty again after {@link #reopen}). */
+  public io.etcetera.mvcc.auth.SimpleTokens tokens() {
+    return tokens;
+  }
+
+  /** The log index of the last applied entry. */
+  public long lastIndex() {
+    return index;
+  }
+
+  /** {@code req} with a header carrying {@code username} and {@code authRevision}, as the API layer proposes it. */
+  public static InternalRaftRequest as(String username, long authRevision, InternalRaftRequest req) {
+    return req.toBuilder().setHeader(io.etcetera.api.etcdserverpb.RequestHeader.newBuilder()
+        .setUsername(username).setAuthRevision(authRevision)).build();
   }
 
   public long revision() {

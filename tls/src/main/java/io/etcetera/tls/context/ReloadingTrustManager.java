@@ -68,7 +68,7 @@ public final class ReloadingTrustManager extends X509ExtendedTrustManager {
           stamp = s;
           log.info("reloaded CA bundle {}", caFile);
         }
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         log.warn("cannot reload CA bundle {} (keeping the previous one): {}", caFile, e.getMessage());
       }
     }

@@ -94,7 +94,8 @@ public final class CertificateGenerator {
     KeyPair kp = keyPair(type);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X500Name issuer = new X500Name(ca.certificate().getSubjectX500Principal().getName());
+      // the CA's subject exactly as encoded (getName() would reverse the RDN order)
+      X500Name issuer = X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, serial(), Date.from(notBefore),
           Date.from(notAfter), new X500Name("CN=" + commonName + ",O=etcetera"), kp.getPublic())
           .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))

@@ -36,6 +36,14 @@ public final class PemFiles {
 
   /** Every certificate in {@code file}, in file order (leaf first for a chain). */
   public static List<X509Certificate> certificates(Path file) throws IOException {
+    try {
+      return readCertificates(file);
+    } catch (RuntimeException e) {
+      throw new IOException("cannot parse " + file + ": " + e.getMessage(), e); // bad base64 and the like
+    }
+  }
+
+  private static List<X509Certificate> readCertificates(Path file) throws IOException {
     List<X509Certificate> out = new ArrayList<>();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
       JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
@@ -55,6 +63,14 @@ public final class PemFiles {
 
   /** The public key in {@code file}: a "PUBLIC KEY" block, or the key of the first certificate. */
   public static java.security.PublicKey publicKey(Path file) throws IOException {
+    try {
+      return readPublicKey(file);
+    } catch (RuntimeException e) {
+      throw new IOException("cannot parse " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static java.security.PublicKey readPublicKey(Path file) throws IOException {
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser p = new PEMParser(r)) {
       JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
       for (Object o; (o = p.readObject()) != null; ) {
@@ -64,8 +80,8 @@ public final class PemFiles {
         if (o instanceof X509CertificateHolder h) {
           return conv.getPublicKey(h.getSubjectPublicKeyInfo());
         }
-        if (o instanceof PEMKeyPair kp) {
-          return conv.getKeyPair(kp).getPublic();
+        if (o instanceof PEMKeyPair kp && kp.getPublicKeyInfo() != null) {
+          return conv.getPublicKey(kp.getPublicKeyInfo());
         }
       }
     }
@@ -78,13 +94,19 @@ public final class PemFiles {
       JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
       for (Object o; (o = p.readObject()) != null; ) {
         if (o instanceof PEMKeyPair kp) {
-          return conv.getKeyPair(kp).getPrivate();
+          return conv.getPrivateKey(kp.getPrivateKeyInfo()); // the public half may be absent
         }
         if (o instanceof PrivateKeyInfo info) {
           return conv.getPrivateKey(info);
         }
+        if (o instanceof org.bouncycastle.openssl.PEMEncryptedKeyPair
+            || o instanceof org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo) {
+          throw new IOException("the private key in " + file + " is encrypted; give an unencrypted key, as etcd needs");
+        }
         // EC PARAMETERS and anything else before the key are skipped
       }
+    } catch (RuntimeException e) {
+      throw new IOException("cannot parse " + file + ": " + e.getMessage(), e);
     }
     throw new IOException("no private key found in " + file + " (expected RSA PKCS#1, PKCS#8 or EC SEC1 PEM)");
   }
