@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * etcd's: keepalive pings allowed every {@code --grpc-keepalive-min-time} even without calls, no
  * stream limit, any {@code :authority}, a receive limit 512 KiB above {@code --max-request-bytes}.
  * TLS: the certificate and key (re-read when the files change), the CA bundle verifying client
- * certificates, required with {@code --client-cert-auth}; {@code --auto-tls} makes a self-signed
+ * certificates, which are required once a CA file or {@code --client-cert-auth} is given; {@code --auto-tls} makes a self-signed
  * pair in the data dir, as etcd does. Built once by the composition root; immutable.
  */
 final class ClientListeners {
@@ -133,7 +133,9 @@ final class ClientListeners {
     if (!tls.trustedCaFile().isEmpty()) {
       b.trustManager(new ReloadingTrustManager(Path.of(tls.trustedCaFile())));
     }
-    b.clientAuth(tls.clientCertAuth() ? ClientAuth.REQUIRE : ClientAuth.NONE);
+    // as etcd: a CA file alone already makes client certificates required and verified
+    // (the common name names the user only with --client-cert-auth)
+    b.clientAuth(tls.clientCertAuth() || !tls.trustedCaFile().isEmpty() ? ClientAuth.REQUIRE : ClientAuth.NONE);
     try {
       b.protocols(TlsVersions.protocols(tls.minVersion(), tls.maxVersion()));
     } catch (IllegalArgumentException e) {

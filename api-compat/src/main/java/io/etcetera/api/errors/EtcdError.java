@@ -98,7 +98,10 @@ public enum EtcdError {
 
     // ---- request context (since 3.5)
     CANCELED(Status.Code.CANCELLED, "etcdserver: request canceled"),
-    DEADLINE_EXCEEDED(Status.Code.DEADLINE_EXCEEDED, "etcdserver: context deadline exceeded");
+    DEADLINE_EXCEEDED(Status.Code.DEADLINE_EXCEEDED, "etcdserver: context deadline exceeded"),
+
+    // Errors etcd returns without an rpctypes mapping: gRPC code Unknown with the auth package's text.
+    NO_PASSWORD_USER(Status.Code.UNKNOWN, "auth: authentication failed, password was given for no password user");
 
     private static final Map<String, EtcdError> BY_MESSAGE = new HashMap<>();
 

@@ -95,7 +95,13 @@ public final class AuthStore {
       throw EtcdError.AUTH_NOT_ENABLED.exception();
     }
     User u = s.users().get(name);
-    if (u == null || u.getOptions().getNoPassword() || !Passwords.matches(password, u.getPassword().toByteArray())) {
+    if (u == null) {
+      throw EtcdError.AUTH_FAILED.exception();
+    }
+    if (u.getOptions().getNoPassword()) {
+      throw EtcdError.NO_PASSWORD_USER.exception(); // etcd's ErrNoPasswordUser, sent as Unknown
+    }
+    if (!Passwords.matches(password, u.getPassword().toByteArray())) {
       throw EtcdError.AUTH_FAILED.exception();
     }
     return s.revision();

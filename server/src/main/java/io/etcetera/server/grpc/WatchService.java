@@ -102,7 +102,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       boolean known = err == io.etcetera.api.errors.EtcdError.INVALID_AUTH_TOKEN
           || err == io.etcetera.api.errors.EtcdError.AUTH_OLD_REVISION
           || err == io.etcetera.api.errors.EtcdError.USER_EMPTY;
-      hub.refuse(stream, known ? err.message() : io.etcetera.api.errors.EtcdError.PERMISSION_DENIED.message());
+      io.etcetera.api.errors.EtcdError reason = known ? err : io.etcetera.api.errors.EtcdError.PERMISSION_DENIED;
+      hub.refuse(stream, GoStatusText.of(reason)); // etcd sends the gRPC error's Go text
+
       return;
     }
     try {

@@ -133,8 +133,27 @@ public final class CertificateGenerator {
 
   /** A self-signed server-and-client certificate, as etcd's {@code --auto-tls} makes. */
   public static Issued selfSigned(String commonName, List<String> hosts, Duration validity) {
-    Issued ca = ca(commonName + " (self-signed)", validity, KeyType.EC);
-    return leaf(ca, commonName, hosts, true, true, validity);
+    KeyPair kp = keyPair(KeyType.EC);
+    X500Name name = new X500Name("CN=" + commonName + ",O=etcetera");
+    Instant now = Instant.now();
+    try {
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(), Date.from(now.minusSeconds(60)),
+          Date.from(now.plus(validity)), name, kp.getPublic())
+          .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+          .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment))
+          .addExtension(Extension.extendedKeyUsage, false,
+              new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+      if (!hosts.isEmpty()) {
+        List<GeneralName> names = new ArrayList<>();
+        for (String h : hosts) {
+          names.add(isIp(h) ? new GeneralName(GeneralName.iPAddress, h) : new GeneralName(GeneralName.dNSName, h));
+        }
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(new GeneralName[0])));
+      }
+      return new Issued(sign(b, kp, KeyType.EC), kp); // subject = issuer, signed by its own key
+    } catch (GeneralSecurityException | java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static X509Certificate sign(X509v3CertificateBuilder b, KeyPair signer, KeyType type) throws GeneralSecurityException {
