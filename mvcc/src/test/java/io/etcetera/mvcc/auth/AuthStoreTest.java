@@ -157,11 +157,12 @@ class AuthStoreTest {
     assertTrue(auth.state().users().get("sneaky").getPassword().isEmpty(), "no hash kept for a no_password user");
     assertTrue(auth.state().users().get("cn-user").getOptions().getNoPassword());
     rig.enableWithRoot();
-    assertError(EtcdError.AUTH_FAILED, () -> auth.checkPassword("cn-user", ""));
-    assertError(EtcdError.AUTH_FAILED, () -> auth.checkPassword("sneaky", "pw"));
+    // etcd answers ErrNoPasswordUser (gRPC Unknown, "password was given for no password user")
+    assertError(EtcdError.NO_PASSWORD_USER, () -> auth.checkPassword("cn-user", ""));
+    assertError(EtcdError.NO_PASSWORD_USER, () -> auth.checkPassword("sneaky", "pw"));
     // and a password change keeps the option (etcd copies user.Options)
     rig.change(w -> auth.userChangePassword(w, "cn-user", Passwords.hash("now", 4)));
-    assertError(EtcdError.AUTH_FAILED, () -> auth.checkPassword("cn-user", "now"));
+    assertError(EtcdError.NO_PASSWORD_USER, () -> auth.checkPassword("cn-user", "now"));
   }
 
   @Test
@@ -366,7 +367,7 @@ class AuthStoreTest {
     assertEquals(before.users(), after.users());
     assertEquals(before.roles(), after.roles());
     assertEquals(auth.revision(), auth.checkPassword("alice", "pw"));
-    assertError(EtcdError.AUTH_FAILED, () -> auth.checkPassword("cn", ""));
+    assertError(EtcdError.NO_PASSWORD_USER, () -> auth.checkPassword("cn", ""));
     assertDoesNotThrow(() -> auth.checkWrite(rig.who("alice"), bs("foo/x"), bs("")));
     assertDoesNotThrow(() -> auth.checkRead(rig.who("alice"), bs("bar"), bs("")));
     assertError(EtcdError.PERMISSION_DENIED, () -> auth.checkWrite(rig.who("alice"), bs("bar"), bs("")));
