@@ -72,8 +72,7 @@ import org.junit.jupiter.api.Timeout;
  *
  * Then it asserts: the server is alive, its log has no OutOfMemoryError, every probe succeeded;
  * the normal watcher received exactly every acknowledged put (revision, key, full value) in
- * revision order, with p99 latency under {@value #P99_BOUND_MILLIS} ms (recorded, generous: not a
- * timing test); the server's anonymous RSS (/proc RssAnon, sampled every 250 ms) stays under
+ * revision order (its latency is printed for the record, not asserted: speed belongs to benchmarks); the server's anonymous RSS (/proc RssAnon, sampled every 250 ms) stays under
  * {@value #RSS_BOUND_MIB} MiB, and for Etcetera (a JVM started with {@value #HEAP_OPTS}, checked on
  * its command line) so does its peak RSS (/proc VmHWM; etcd is exempt from that one because bbolt
  * mmaps its 200+ MiB db file, whose pages count as RSS); for Etcetera the live heap after a full
@@ -95,7 +94,6 @@ class SlowConsumerTest {
   private static final long NORMAL_DRAIN_MILLIS = 20_000;
   private static final long CATCH_UP_MILLIS = 30_000;
   private static final long RPC_DEADLINE_MILLIS = 10_000;
-  private static final long P99_BOUND_MILLIS = 2_000;
   private static final long RSS_BOUND_MIB = 1024;
 
   private static final byte[] NOISE = noise();
@@ -291,8 +289,7 @@ class SlowConsumerTest {
       assertFalse(oom, "the server logged an OutOfMemoryError\n" + server.logTail(60));
       assertTrue(alive, "the server died\n" + server.logTail(60));
       assertTrue(problems.isEmpty(), problems + "\n--- server log tail:\n" + server.logTail(40));
-      assertTrue(p99 < P99_BOUND_MILLIS, "normal watcher's p99 put->event latency " + p99 + " ms (p50 " + p50
-          + ", max " + maxLatency + ") with a stalled watcher on the same prefix");
+      // the normal watcher's latency is printed above, not asserted: speed is for benchmarks, not tests
       assertTrue(maxAnonKb.get() < RSS_BOUND_MIB * 1024, "server's anonymous RSS reached " + (maxAnonKb.get() >> 10)
           + " MiB, above " + RSS_BOUND_MIB + " MiB");
       if (binary == Binary.ETCETERA) {
