@@ -52,7 +52,10 @@ for mode in $MODES; do
         wrapper=$WORK/bench-user.sh
         printf '#!/bin/sh\nexec %s "$@" %s\n' "${BENCH_BIN:-$HOME/.cache/etcetera-bench/bin/benchmark}" "${extra[*]}" >"$wrapper"
         chmod +x "$wrapper"
-        BENCH_BIN=$wrapper ETCDCTL="etcdctl --user=root:rootpw" "$SHARED/bench/bench.sh" "$EP" "$P" | tee "$d.txt" | sed "s/^/[$mode $side$r] /"
+        ctlwrap=$WORK/etcdctl-user.sh
+        printf '#!/bin/sh\nexec etcdctl --user=root:rootpw "$@"\n' >"$ctlwrap"
+        chmod +x "$ctlwrap"
+        BENCH_BIN=$wrapper ETCDCTL=$ctlwrap "$SHARED/bench/bench.sh" "$EP" "$P" | tee "$d.txt" | sed "s/^/[$mode $side$r] /"
       else
         "$SHARED/bench/bench.sh" "$EP" "$P" | tee "$d.txt" | sed "s/^/[$mode $side$r] /"
       fi
