@@ -1,5 +1,6 @@
 package io.etcetera.e2e.security;
 
+import static io.etcetera.e2e.differential.Transcript.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -247,25 +248,6 @@ class AuthDifferentialTest {
   // running and normalising (adapted from DifferentialKvTest)
 
   /** What one step produced, normalised. */
-  record Observation(String command, int exitCode, JsonNode json, String text, List<String> errors) {
-    String render() {
-      StringBuilder sb = new StringBuilder();
-      sb.append("exit ").append(exitCode).append('\n');
-      if (json != null) {
-        try {
-          sb.append(JSON.writeValueAsString(sorted(json))).append('\n');
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      } else if (!text.isEmpty()) {
-        sb.append(text.endsWith("\n") ? text : text + "\n(no newline at end)\n");
-      }
-      for (String e : errors) sb.append("stderr: ").append(e).append('\n');
-      return sb.toString();
-    }
-  }
-
-  /** The CA and client certificates both runs use (each member gets its own server certificate). */
   record Certs(Pki.Ca ca, Map<String, Pki.Pair> clients) {
     static Certs make(Path dir) {
       Pki.Ca ca = Pki.ca(dir, "e2e-ca");
@@ -395,98 +377,6 @@ class AuthDifferentialTest {
     }
     if (node.isTextual()) return TextNode.valueOf(normaliseText(node.asText(), m, vars));
     return node;
-  }
-
-  private static JsonNode sorted(JsonNode n) {
-    if (n.isObject()) {
-      ObjectNode o = JSON.createObjectNode();
-      TreeMap<String, JsonNode> fields = new TreeMap<>();
-      n.fields().forEachRemaining(e -> fields.put(e.getKey(), sorted(e.getValue())));
-      fields.forEach(o::set);
-      return o;
-    }
-    if (n.isArray()) {
-      ArrayNode a = JSON.createArrayNode();
-      n.forEach(e -> a.add(sorted(e)));
-      return a;
-    }
-    return n;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // comparing (as DifferentialKvTest)
-
-  static List<String> compare(String leftName, List<Observation> left, String rightName, List<Observation> right) {
-    List<String> report = new ArrayList<>();
-    for (int i = 0; i < Math.min(left.size(), right.size()); i++) {
-      Observation l = left.get(i);
-      Observation r = right.get(i);
-      List<String> diffs = new ArrayList<>();
-      if (l.exitCode() != r.exitCode()) {
-        diffs.add("exit code: " + leftName + "=" + l.exitCode() + " " + rightName + "=" + r.exitCode());
-      }
-      if (l.json() != null && r.json() != null) {
-        diffJson("$", l.json(), r.json(), leftName, rightName, diffs);
-      } else if (!Objects.equals(l.text(), r.text()) || (l.json() == null) != (r.json() == null)) {
-        diffs.add("stdout differs");
-      }
-      if (!l.errors().equals(r.errors())) diffs.add("stderr differs");
-      if (!diffs.isEmpty()) {
-        StringBuilder sb = new StringBuilder();
-        sb.append('#').append(i + 1).append(' ').append(l.command()).append('\n');
-        for (String d : diffs) sb.append("    ").append(d).append('\n');
-        sb.append("  --- ").append(leftName).append(":\n").append(indent(l.render()));
-        sb.append("  --- ").append(rightName).append(":\n").append(indent(r.render()));
-        report.add(sb.toString());
-      }
-    }
-    if (left.size() != right.size()) {
-      report.add("different number of steps: " + left.size() + " vs " + right.size());
-    }
-    return report;
-  }
-
-  private static void diffJson(String path, JsonNode l, JsonNode r, String ln, String rn, List<String> out) {
-    if (l.isObject() && r.isObject()) {
-      TreeMap<String, Boolean> names = new TreeMap<>();
-      l.fieldNames().forEachRemaining(f -> names.put(f, true));
-      r.fieldNames().forEachRemaining(f -> names.put(f, true));
-      for (String f : names.keySet()) {
-        JsonNode lv = l.get(f);
-        JsonNode rv = r.get(f);
-        if (lv == null || rv == null) {
-          out.add(path + "." + f + ": " + ln + "=" + (lv == null ? "(absent)" : lv) + " " + rn + "="
-              + (rv == null ? "(absent)" : rv));
-        } else {
-          diffJson(path + "." + f, lv, rv, ln, rn, out);
-        }
-      }
-    } else if (l.isArray() && r.isArray()) {
-      if (l.size() != r.size()) out.add(path + ": " + ln + " has " + l.size() + " elements, " + rn + " has " + r.size());
-      for (int i = 0; i < Math.min(l.size(), r.size()); i++) diffJson(path + "[" + i + "]", l.get(i), r.get(i), ln, rn, out);
-    } else if (!l.equals(r)) {
-      out.add(path + ": " + ln + "=" + l + " " + rn + "=" + r);
-    }
-  }
-
-  private static String indent(String s) {
-    return ("      " + s.strip()).replace("\n", "\n      ") + "\n";
-  }
-
-  private static void assertSame(String leftName, List<Observation> left, String rightName, List<Observation> right,
-      Path dir) {
-    List<String> report = compare(leftName, left, rightName, right);
-    if (!report.isEmpty()) {
-      String msg = report.size() + " of " + left.size() + " commands differ between " + leftName + " and " + rightName
-          + " (later differences may follow from the first; transcripts in " + dir + ")\n\n"
-          + String.join("\n", report);
-      try {
-        Files.writeString(dir.resolve("differences.txt"), msg);
-      } catch (IOException e) {
-        // debugging aid only
-      }
-      throw new AssertionError(msg);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
