@@ -20,7 +20,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import io.etcetera.mvcc.backend.Backend;
 import io.etcetera.mvcc.kv.MvccStore;
 import io.etcetera.raft.RaftGateway;
-import io.etcetera.raft.local.SingleMemberLog;
+import io.etcetera.raft.membership.MemberTable;
+import io.etcetera.raft.ratis.RatisGateway;
+import io.etcetera.server.cluster.RaftSettings;
+import io.etcetera.server.lease.LeaseLeaderQueries;
 import io.etcetera.server.cluster.IdentityFile;
 import io.etcetera.server.cluster.MemberIdentity;
 import io.etcetera.server.config.FlagException;
@@ -99,7 +102,9 @@ public final class EtceteraServer implements AutoCloseable {
     Path memberDir = cfg.dataDir().resolve("member");
     createPrivateDir(cfg.dataDir());
     MemberIdentity id = IdentityFile.loadOrCreate(memberDir, cfg);
-    Backend backend = Backend.open(memberDir.resolve("kv"), !cfg.unsafeNoFsync());
+    // the Raft log is the durability point (fsync'd before an entry commits); the store is written
+    // without fsync, and entries it lost in a machine crash are applied again from the log
+    Backend backend = Backend.open(memberDir.resolve("kv"), false);
     MvccStore store = MvccStore.open(backend);
     Lessor lessor = new Lessor(Ticker.SYSTEM, cfg.minLeaseTtlSeconds());
     lessor.recover(backend);
@@ -119,27 +124,37 @@ public final class EtceteraServer implements AutoCloseable {
     TokenProvider tokens = TokenProviders.fromFlag(cfg.authToken(), cfg.authTokenTtlSeconds());
     WatchHub hub = new WatchHub(store);
     store.onCommitted(hub);
-    RaftGateway raft = new SingleMemberLog(store, new Applier(store, lessor, auth, tokens));
-    lessor.promote(); // the single member leads from the start: every lease gets a full TTL
+    MemberTable members = MemberTable.load(store);
+    RatisGateway raft = RatisGateway.start(RaftSettings.from(cfg, id, memberDir.resolve("raft")), store,
+        new Applier(store, lessor, auth, tokens), members, leading -> {
+          // only the leader counts lease time; a new leader gives every lease a full TTL
+          if (leading) {
+            lessor.promote();
+          } else {
+            lessor.demote();
+          }
+        });
+    LeaseLeaderQueries leaseQueries = new LeaseLeaderQueries(lessor);
+    raft.answerLeaderQueries(leaseQueries);
     HeaderFiller headers = new HeaderFiller(id, raft, store);
     Authenticator authenticator = new Authenticator(auth, tokens, cfg.clientTls().clientCertAuth());
     Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId(), authenticator);
     LeaseExpiry expiry = new LeaseExpiry(lessor, proposer, auth);
     ExecutorService watchSend = Executors.newFixedThreadPool(2, daemon("watch-send"));
     ExecutorService hashing = Executors.newFixedThreadPool(2, daemon("bcrypt"));
+    ExecutorService reads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), daemon("kv-read"));
     ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(daemon("watch-progress"));
     long progressMillis = Math.max(100, cfg.watchProgressNotifyInterval().toMillis());
 
     List<io.grpc.ServerServiceDefinition> services = List.of(
-        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator).bindService(),
+        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads).bindService(),
         new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator).bindService(),
-        new LeaseService(lessor, proposer, headers).bindService(),
+        new LeaseService(lessor, proposer, headers, raft, leaseQueries).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
-        new ClusterService(id, cfg.localPeerUrls(),
-            cfg.advertiseClientUrls().stream().map(URI::toString).toList(), headers).bindService());
+        new ClusterService(raft, headers, authenticator).bindService());
     List<AutoCloseable> components = List.of(expiry, () -> progress.shutdownNow(), hub, () -> watchSend.shutdownNow(),
-        () -> hashing.shutdownNow(), raft, store, backend);
+        () -> hashing.shutdownNow(), () -> reads.shutdownNow(), raft, store, backend);
     List<Server> servers;
     try {
       servers = ClientListeners.build(cfg, services, new CallIdentity());

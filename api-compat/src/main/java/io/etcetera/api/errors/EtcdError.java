@@ -88,6 +88,8 @@ public enum EtcdError {
     CORRUPT(Status.Code.DATA_LOSS, "etcdserver: corrupt cluster"),
     NOT_SUPPORTED_FOR_LEARNER(Status.Code.UNAVAILABLE, "etcdserver: rpc not supported for learner"),
     BAD_LEADER_TRANSFEREE(Status.Code.FAILED_PRECONDITION, "etcdserver: bad leader transferee"),
+    /** Not in etcd's gRPC table: it reaches clients as Unknown with etcdserver's text. */
+    TIMEOUT_LEADER_TRANSFER(Status.Code.UNKNOWN, "etcdserver: request timed out, leader transfer took too long"),
 
     // ---- downgrade (since 3.5)
     CLUSTER_VERSION_UNAVAILABLE(Status.Code.UNAVAILABLE, "etcdserver: cluster version not found during downgrade"),

@@ -131,6 +131,10 @@ public final class Backend implements AutoCloseable {
     return db.newIterator(auth);
   }
 
+  public RocksIterator metaIterator() {
+    return db.newIterator(meta);
+  }
+
   public byte[] getMeta(byte[] key) {
     try {
       return db.get(meta, key);

@@ -73,10 +73,6 @@ public record ServerConfig(
     if (!cluster.containsKey(name)) {
       throw new FlagException("couldn't find local name \"" + name + "\" in the initial cluster configuration");
     }
-    if (cluster.size() > 1) {
-      throw new FlagException("--initial-cluster names " + cluster.size()
-          + " members: clusters of more than one member arrive with the Raft issue; this build runs one member");
-    }
     String state = f.get("initial-cluster-state");
     if (!state.equals("new") && !state.equals("existing")) {
       throw new FlagException("invalid value \"" + state + "\" for flag -initial-cluster-state: valid values are new, existing");

@@ -20,9 +20,15 @@ public final class HeaderFiller {
     this.store = store;
   }
 
+  /** The replicated cluster ID; the one from the data dir until this member learned it. */
+  private long clusterId() {
+    long c = raft.clusterId();
+    return c != 0 ? c : id.clusterId();
+  }
+
   public ResponseHeader fill(ResponseHeader h) {
     ResponseHeader.Builder b = h.toBuilder()
-        .setClusterId(id.clusterId())
+        .setClusterId(clusterId())
         .setMemberId(id.memberId())
         .setRaftTerm(raft.term());
     if (h.getRevision() == 0) {
@@ -34,7 +40,7 @@ public final class HeaderFiller {
   /** A header carrying exactly {@code revision} (0 stays 0: etcd's compacted watch cancel has none). */
   public ResponseHeader withRevision(long revision) {
     return ResponseHeader.newBuilder()
-        .setClusterId(id.clusterId())
+        .setClusterId(clusterId())
         .setMemberId(id.memberId())
         .setRevision(revision)
         .setRaftTerm(raft.term())
@@ -44,7 +50,7 @@ public final class HeaderFiller {
   /** A header with the IDs and term but no revision, as etcd's Cluster service answers. */
   public ResponseHeader withoutRevision() {
     return ResponseHeader.newBuilder()
-        .setClusterId(id.clusterId())
+        .setClusterId(clusterId())
         .setMemberId(id.memberId())
         .setRaftTerm(raft.term())
         .build();

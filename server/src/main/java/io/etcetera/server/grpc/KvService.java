@@ -38,8 +38,15 @@ public final class KvService extends KVGrpc.KVImplBase {
 
   private final io.etcetera.server.auth.Authenticator authenticator;
 
+  private final io.etcetera.raft.RaftGateway raft;
+  private final java.util.concurrent.Executor reads;
+
+  /** @param reads runs linearizable reads once their barrier passed */
   public KvService(MvccStore store, Proposer proposer, HeaderFiller headers, int maxTxnOps,
-      io.etcetera.server.auth.Authenticator authenticator) {
+      io.etcetera.server.auth.Authenticator authenticator, io.etcetera.raft.RaftGateway raft,
+      java.util.concurrent.Executor reads) {
+    this.raft = raft;
+    this.reads = reads;
     this.authenticator = authenticator;
     this.store = store;
     this.proposer = proposer;
@@ -53,21 +60,47 @@ public final class KvService extends KVGrpc.KVImplBase {
         || method == KVGrpc.getTxnMethod() || method == KVGrpc.getCompactMethod();
   }
 
+  /**
+   * A serializable range reads this member's store at once; a linearizable one (the default)
+   * first waits for the read barrier (ReadIndex: everything committed when it arrived is applied
+   * here), then reads on the read executor, never on a Raft thread.
+   */
   @Override
   public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
+    io.etcetera.mvcc.auth.AuthInfo who;
     try {
       RequestChecks.checkRange(request);
+      who = authenticator.current();
+      if (request.getSerializable()) {
+        serveRange(request, who, out);
+        return;
+      }
+      if (raft.isLearner()) {
+        throw io.etcetera.api.errors.EtcdError.NOT_SUPPORTED_FOR_LEARNER.exception();
+      }
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    raft.readBarrier().whenCompleteAsync((v, e) -> {
+      if (e != null) {
+        Replies.fail(out, e);
+      } else {
+        serveRange(request, who, out);
+      }
+    }, reads);
+  }
+
+  private void serveRange(RangeRequest request, io.etcetera.mvcc.auth.AuthInfo who, StreamObserver<RangeResponse> out) {
+    try {
       // etcd's doSerialize: check the caller's read permission, read, then make sure the auth
       // store did not change under the read
-      io.etcetera.mvcc.auth.AuthInfo who = authenticator.current();
       authenticator.store().checkRead(who, request.getKey(), request.getRangeEnd());
       RangeResponse r = RangeQuery.execute(store::range, request);
       if (who.revision() != 0 && who.revision() != authenticator.store().revision()) {
         throw io.etcetera.api.errors.EtcdError.AUTH_OLD_REVISION.exception();
       }
       Replies.ok(out, r.toBuilder().setHeader(headers.fill(r.getHeader())).build());
-    } catch (EtcdException e) {
-      Replies.fail(out, e);
     } catch (RuntimeException e) {
       Replies.fail(out, e);
     }

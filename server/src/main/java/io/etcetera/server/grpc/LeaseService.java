@@ -16,6 +16,7 @@ import io.etcetera.api.etcdserverpb.LeaseTimeToLiveRequest;
 import io.etcetera.api.etcdserverpb.LeaseTimeToLiveResponse;
 import io.etcetera.mvcc.lease.Lease;
 import io.etcetera.mvcc.lease.Lessor;
+import io.etcetera.server.lease.LeaseLeaderQueries;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 
@@ -32,7 +33,13 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
   private final Proposer proposer;
   private final HeaderFiller headers;
 
-  public LeaseService(Lessor lessor, Proposer proposer, HeaderFiller headers) {
+  private final io.etcetera.raft.RaftGateway raft;
+  private final io.etcetera.server.lease.LeaseLeaderQueries leaderQueries;
+
+  public LeaseService(Lessor lessor, Proposer proposer, HeaderFiller headers, io.etcetera.raft.RaftGateway raft,
+      io.etcetera.server.lease.LeaseLeaderQueries leaderQueries) {
+    this.raft = raft;
+    this.leaderQueries = leaderQueries;
     this.lessor = lessor;
     this.proposer = proposer;
     this.headers = headers;
@@ -77,11 +84,17 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         LeaseKeepAliveResponse.Builder resp = LeaseKeepAliveResponse.newBuilder()
             .setID(req.getID())
             .setHeader(headers.current());
-        CompletableFuture<Long> ttl = lessor.renew(req.getID());
+        CompletableFuture<Long> ttl = renew(req.getID());
         synchronized (this) {
-          tail = tail.thenCombine(ttl, (v, t) -> {
+          tail = tail.<Long, Void>thenCombine(ttl, (v, t) -> {
             send(resp.setTTL(Math.max(0, t)).build());
             return null;
+          }).exceptionally(e -> {
+            // no leader to renew with: end the stream with etcd's error; the client opens another
+            synchronized (out) {
+              Replies.fail(out, e);
+            }
+            return (Void) null;
           });
         }
       }
@@ -120,19 +133,34 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseTimeToLive(LeaseTimeToLiveRequest request, StreamObserver<LeaseTimeToLiveResponse> out) {
-    Lease l = lessor.lookup(request.getID());
-    LeaseTimeToLiveResponse.Builder b = LeaseTimeToLiveResponse.newBuilder()
-        .setHeader(headers.current())
-        .setID(request.getID());
-    if (l == null) {
-      Replies.ok(out, b.setTTL(-1).build());
+    io.etcetera.api.etcdserverpb.ResponseHeader header = headers.current();
+    if (lessor.isPrimary() || lessor.lookup(request.getID()) == null) {
+      Replies.ok(out, leaderQueries.localTimeToLive(request).toBuilder().setHeader(header).build());
       return;
     }
-    b.setTTL(lessor.remainingSeconds(l)).setGrantedTTL(l.ttl());
-    if (request.getKeys()) {
-      b.addAllKeys(l.keys());
-    }
-    Replies.ok(out, b.build());
+    // only the leader counts the time left: ask it, as etcd's followers do
+    raft.askLeader(LeaseLeaderQueries.timeToLive(request)).whenComplete((answer, e) -> {
+      if (e != null) {
+        Replies.fail(out, e);
+        return;
+      }
+      try {
+        Replies.ok(out, LeaseLeaderQueries.timeToLiveAnswer(answer).toBuilder().setHeader(header).build());
+      } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+        Replies.fail(out, x);
+      }
+    });
+  }
+
+  /** Renews here when this member leads, else with the leader (a follower's lessor counts no time). */
+  private CompletableFuture<Long> renew(long id) {
+    return lessor.renew(id).exceptionallyCompose(e -> {
+      Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (c instanceof io.etcetera.api.errors.EtcdException ee && ee.error() == io.etcetera.api.errors.EtcdError.NOT_LEADER) {
+        return raft.askLeader(LeaseLeaderQueries.keepAlive(id)).thenApply(LeaseLeaderQueries::keepAliveAnswer);
+      }
+      return CompletableFuture.failedFuture(c);
+    });
   }
 
   @Override

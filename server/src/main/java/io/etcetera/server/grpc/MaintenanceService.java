@@ -16,7 +16,8 @@ import io.grpc.stub.StreamObserver;
 
 /**
  * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
- * positions), Alarm (list; no alarm is raised yet) and Defragment (a full RocksDB compaction).
+ * positions), Alarm (list; no alarm is raised yet), Defragment (a full RocksDB compaction) and
+ * MoveLeader.
  * The other calls answer UNIMPLEMENTED until their issues land.
  *
  * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
@@ -45,12 +46,31 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         .setVersion(Version.ETCD_API)
         .setDbSize(backend.sizeOnDisk())
         .setDbSizeInUse(backend.sizeInUse())
-        .setLeader(id.memberId())
+        .setLeader(raft.leaderId())
         .setRaftIndex(raft.committedIndex())
         .setRaftTerm(raft.term())
         .setRaftAppliedIndex(raft.appliedIndex())
-        .setIsLearner(false)
+        .setIsLearner(raft.isLearner())
         .build());
+  }
+
+  /** etcd's MoveLeader: admin only, answered by the leader, to a voter. */
+  @Override
+  public void moveLeader(io.etcetera.api.etcdserverpb.MoveLeaderRequest request,
+      StreamObserver<io.etcetera.api.etcdserverpb.MoveLeaderResponse> out) {
+    try {
+      authenticator.store().checkAdmin(authenticator.current());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    raft.moveLeader(request.getTargetID()).whenComplete((v, e) -> {
+      if (e != null) {
+        Replies.fail(out, e);
+      } else {
+        Replies.ok(out, io.etcetera.api.etcdserverpb.MoveLeaderResponse.newBuilder().setHeader(headers.current()).build());
+      }
+    });
   }
 
   @Override

@@ -1,0 +1,139 @@
+package io.etcetera.raft.ratis;
+
+import io.etcetera.api.errors.EtcdException;
+import io.etcetera.api.etcdserverpb.InternalRaftRequest;
+import io.etcetera.mvcc.apply.Applied;
+import io.etcetera.mvcc.apply.Applier;
+import io.etcetera.mvcc.kv.ApplyBatch;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.raft.membership.MemberTable;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Ratis state machine: applies each committed log entry (an {@link InternalRaftRequest}) to
+ * the store through the {@link Applier}, or to the {@link MemberTable}, in one RocksDB write batch
+ * that also records the entry's index and term. Entries at or below the persisted index were
+ * applied before a restart (Ratis replays its log from the start) and are skipped, so an entry is
+ * applied exactly once.
+ *
+ * <p>Threading: {@link #applyTransaction} and {@link #notifyTermIndexUpdated} run on Ratis' single
+ * StateMachineUpdater thread, the only writer of the store. {@link #query} answers read barriers
+ * (nothing to compute: the caller reads the store once the barrier passed); {@link #queryStale}
+ * carries requests that only the leader can answer (lease keep-alives) and runs on gRPC threads.
+ * Leader changes are handed to {@link Events}, which must not block.
+ */
+final class EtcdStateMachine extends BaseStateMachine {
+  private static final Logger log = LoggerFactory.getLogger(EtcdStateMachine.class);
+
+  /** What the gateway learns from the state machine. */
+  interface Events {
+    /** An entry was applied; {@code result} is an {@link Applied} or an {@link EtcdException}. */
+    void applied(InternalRaftRequest entry, Object result);
+
+    /** Ratis saw a new leader (or none). */
+    void leaderChanged(RaftPeerId leader);
+
+    /** A request that only this member (as leader) answers, sent by another member. */
+    CompletableFuture<ByteString> leaderQuery(ByteString request);
+  }
+
+  private final MvccStore store;
+  private final Applier applier;
+  private final MemberTable members;
+  private final Events events;
+
+  EtcdStateMachine(MvccStore store, Applier applier, MemberTable members, Events events) {
+    this.store = store;
+    this.applier = applier;
+    this.members = members;
+    this.events = events;
+  }
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+    super.initialize(server, groupId, storage);
+    if (store.appliedIndex() > 0) {
+      setLastAppliedTermIndex(TermIndex.valueOf(store.appliedTerm(), store.appliedIndex()));
+    }
+  }
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    long index = entry.getIndex();
+    long term = entry.getTerm();
+    if (index <= store.appliedIndex()) {
+      return CompletableFuture.completedFuture(Message.EMPTY); // applied before a restart
+    }
+    InternalRaftRequest req;
+    try {
+      req = InternalRaftRequest.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      log.error("log entry {} is not an etcd request; the member stops", index, e);
+      Runtime.getRuntime().halt(2);
+      throw new IllegalStateException(e);
+    }
+    Object result;
+    try (ApplyBatch batch = new ApplyBatch()) {
+      try {
+        if (MemberTable.isMembershipEntry(req)) {
+          members.apply(batch, req);
+          result = Applied.of(io.etcetera.api.etcdserverpb.EmptyResponse.getDefaultInstance());
+        } else {
+          result = applier.apply(batch, req, index);
+        }
+      } catch (EtcdException e) {
+        result = e;
+      }
+      batch.setApplied(index, term);
+      store.commit(batch);
+    } catch (RuntimeException | Error e) {
+      // the store may be half-written in memory: stop rather than serve a state we cannot vouch for
+      log.error("applying log entry {} failed; the member stops", index, e);
+      Runtime.getRuntime().halt(2);
+      throw e;
+    }
+    updateLastAppliedTermIndex(term, index);
+    events.applied(req, result);
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
+  @Override
+  public void notifyTermIndexUpdated(long term, long index) {
+    // configuration and no-op entries: only move forward (a replay starts below the persisted index)
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || index > last.getIndex()) {
+      updateLastAppliedTermIndex(term, index);
+    }
+  }
+
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
+  @Override
+  public CompletableFuture<Message> queryStale(Message request, long minIndex) {
+    return events.leaderQuery(request.getContent()).thenApply(Message::valueOf);
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    events.leaderChanged(newLeaderId);
+  }
+}

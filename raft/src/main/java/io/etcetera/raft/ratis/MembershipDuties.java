@@ -1,0 +1,233 @@
+package io.etcetera.raft.ratis;
+
+import io.etcetera.api.errors.EtcdError;
+import io.etcetera.api.etcdserverpb.ClusterBootstrap;
+import io.etcetera.api.etcdserverpb.InternalRaftRequest;
+import io.etcetera.api.etcdserverpb.Member;
+import io.etcetera.api.etcdserverpb.MemberPromoteRequest;
+import io.etcetera.api.etcdserverpb.MemberRemoveRequest;
+import io.etcetera.api.etcdserverpb.MemberUpdateRequest;
+import io.etcetera.raft.membership.MemberIds;
+import io.etcetera.raft.membership.MemberTable;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.server.RaftConfiguration;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the etcd member table and Ratis' configuration in step, as etcd's membership code does
+ * with raft ConfChanges:
+ *
+ * <ul>
+ *   <li>the first leader of a new cluster proposes the founding members ({@code cluster_bootstrap});
+ *   <li>every member publishes its name and client URLs once the table knows it ({@code member_publish});
+ *   <li>member add/remove/update/promote are table entries first; the leader then moves Ratis'
+ *       configuration towards the table (voters = members, listeners = learners). A new member
+ *       enters Ratis' configuration once it runs and caught up (Ratis stages it), so adding a
+ *       member never costs the cluster its quorum while the new process is not yet started.
+ * </ul>
+ *
+ * <p>Threading: {@link #tick} runs on "raft-duties"; configuration changes block, so they run on a
+ * thread of their own, one at a time; the other methods on any thread.
+ */
+final class MembershipDuties {
+  private static final Logger log = LoggerFactory.getLogger(MembershipDuties.class);
+
+  private final RatisSettings settings;
+  private final MemberTable table;
+  private final RatisGateway gateway;
+  private final RaftServer.Division division;
+  private final RaftClient client;
+  private final AtomicBoolean proposing = new AtomicBoolean();
+  private final AtomicBoolean reconfiguring = new AtomicBoolean();
+
+  MembershipDuties(RatisSettings settings, MemberTable table, RatisGateway gateway, RaftServer.Division division,
+      RaftClient client) {
+    this.settings = settings;
+    this.table = table;
+    this.gateway = gateway;
+    this.division = division;
+    this.client = client;
+  }
+
+  void tick() {
+    var info = division.getInfo();
+    if (info.isLeader() && info.isLeaderReady()) {
+      if (table.isEmpty()) {
+        if (settings.newCluster()) {
+          proposeOnce(InternalRaftRequest.newBuilder().setClusterBootstrap(ClusterBootstrap.newBuilder()
+              .setClusterId(settings.clusterId())
+              .addAllMembers(settings.initialMembers())));
+        }
+        return;
+      }
+      reconcile();
+    }
+    Member me = table.member(settings.memberId());
+    if (me != null && (!me.getName().equals(settings.name()) || !me.getClientURLsList().equals(settings.clientUrls()))
+        && info.getLeaderId() != null) {
+      proposeOnce(InternalRaftRequest.newBuilder().setMemberPublish(Member.newBuilder()
+          .setID(settings.memberId()).setName(settings.name()).addAllClientURLs(settings.clientUrls())));
+    }
+  }
+
+  private void proposeOnce(InternalRaftRequest.Builder entry) {
+    if (proposing.compareAndSet(false, true)) {
+      gateway.proposeInternal(entry).whenComplete((a, e) -> {
+        proposing.set(false);
+        if (e != null) {
+          log.debug("membership entry not applied yet: {}", e.toString());
+        }
+      });
+    }
+  }
+
+  /** Leader: moves Ratis' configuration one step towards the member table. */
+  private void reconcile() {
+    RaftConfiguration conf = division.getRaftConf();
+    if (!conf.getPreviousPeers().isEmpty() || reconfiguring.get()) {
+      return; // a change is under way
+    }
+    List<RaftPeer> voters = new ArrayList<>();
+    List<RaftPeer> listeners = new ArrayList<>();
+    for (Member m : table.members()) {
+      (m.getIsLearner() ? listeners : voters).add(RaftPeers.peer(m));
+    }
+    if (voters.isEmpty()
+        || (ids(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)).equals(ids(voters))
+            && ids(conf.getCurrentPeers(RaftPeerRole.LISTENER)).equals(ids(listeners)))) {
+      return;
+    }
+    reconfiguring.set(true);
+    Thread t = new Thread(() -> {
+      try {
+        log.info("changing the raft configuration to voters {} listeners {}", ids(voters), ids(listeners));
+        RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+            .setServersInNewConf(voters)
+            .setListenersInNewConf(listeners)
+            .build());
+        if (!reply.isSuccess()) {
+          log.info("raft configuration change not done yet: {}", reply.getException() == null ? "?" : reply.getException().getMessage());
+        }
+      } catch (Exception e) {
+        log.info("raft configuration change not done yet: {}", e.toString());
+      } finally {
+        reconfiguring.set(false);
+      }
+    }, "raft-reconfigure");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static Set<String> ids(java.util.Collection<RaftPeer> peers) {
+    Set<String> s = new HashSet<>();
+    for (RaftPeer p : peers) {
+      s.add(p.getId().toString());
+    }
+    return s;
+  }
+
+  CompletableFuture<Member> add(List<String> peerUrls, boolean learner) {
+    long id = MemberIds.memberId(peerUrls, settings.groupKey());
+    Member m = Member.newBuilder().setID(id).addAllPeerURLs(peerUrls).setIsLearner(learner).build();
+    return gateway.proposeInternal(InternalRaftRequest.newBuilder().setMemberAdd(m)).thenApply(a -> m);
+  }
+
+  CompletableFuture<Void> remove(long id) {
+    Member m = table.member(id);
+    if (m == null) {
+      return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_FOUND.exception());
+    }
+    if (!m.getIsLearner()) {
+      // etcd's strict reconfiguration check: the voters left must still make a quorum of started members
+      int voters = 0;
+      int started = 0;
+      for (Member x : table.members()) {
+        if (!x.getIsLearner() && x.getID() != id) {
+          voters++;
+          if (isStarted(x)) {
+            started++;
+          }
+        }
+      }
+      if (voters > 0 && started < voters / 2 + 1) {
+        return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_ENOUGH_STARTED.exception());
+      }
+    }
+    return gateway.proposeInternal(InternalRaftRequest.newBuilder()
+        .setMemberRemove(MemberRemoveRequest.newBuilder().setID(id))).thenApply(a -> null);
+  }
+
+  CompletableFuture<Void> update(long id, List<String> peerUrls) {
+    return gateway.proposeInternal(InternalRaftRequest.newBuilder()
+        .setMemberUpdate(MemberUpdateRequest.newBuilder().setID(id).addAllPeerURLs(peerUrls))).thenApply(a -> null);
+  }
+
+  /** Leader only: promotes a learner that has caught up (etcd: within 90% of the leader's log). */
+  CompletableFuture<Void> promote(long id) {
+    Member m = table.member(id);
+    if (m == null) {
+      return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_FOUND.exception());
+    }
+    if (!m.getIsLearner()) {
+      return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_LEARNER.exception());
+    }
+    long leaderCommit = division.getRaftLog().getLastCommittedIndex();
+    long learnerCommit = -1;
+    String peer = RaftPeers.peerId(id).toString();
+    for (CommitInfoProto c : division.getCommitInfos()) {
+      if (c.getServer().getId().toStringUtf8().equals(peer)) {
+        learnerCommit = c.getCommitIndex();
+      }
+    }
+    boolean inConf = division.getRaftConf().getPeer(RaftPeers.peerId(id), RaftPeerRole.LISTENER) != null;
+    if (!inConf || learnerCommit < 0 || learnerCommit < leaderCommit * 9 / 10) {
+      return CompletableFuture.failedFuture(EtcdError.LEARNER_NOT_READY.exception());
+    }
+    return gateway.proposeInternal(InternalRaftRequest.newBuilder()
+        .setMemberPromote(MemberPromoteRequest.newBuilder().setID(id))).thenApply(a -> null);
+  }
+
+  /** Leader only: hands leadership to the voter {@code target}. */
+  CompletableFuture<Void> moveLeader(long target) {
+    if (!division.getInfo().isLeader()) {
+      return CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    }
+    Member m = table.member(target);
+    if (m == null || m.getIsLearner()) {
+      return CompletableFuture.failedFuture(EtcdError.BAD_LEADER_TRANSFEREE.exception());
+    }
+    if (target == settings.memberId()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        RaftClientReply r = client.admin().transferLeadership(RaftPeers.peerId(target),
+            2 * settings.electionMillis() + 1000);
+        if (!r.isSuccess()) {
+          throw EtcdError.TIMEOUT_LEADER_TRANSFER.exception();
+        }
+        return null;
+      } catch (java.io.IOException e) {
+        throw EtcdError.TIMEOUT_LEADER_TRANSFER.exception();
+      }
+    });
+  }
+
+  /** A member has started once it published its name (etcd: it has client URLs). */
+  private static boolean isStarted(Member m) {
+    return !m.getName().isEmpty() || m.getClientURLsCount() > 0;
+  }
+}

@@ -1,0 +1,501 @@
+package io.etcetera.raft.ratis;
+
+import io.etcetera.api.errors.EtcdError;
+import io.etcetera.api.errors.EtcdException;
+import io.etcetera.api.etcdserverpb.InternalRaftRequest;
+import io.etcetera.api.etcdserverpb.Member;
+import io.etcetera.api.etcdserverpb.RequestHeader;
+import io.etcetera.mvcc.apply.Applied;
+import io.etcetera.mvcc.apply.Applier;
+import io.etcetera.mvcc.kv.MvccStore;
+import io.etcetera.raft.RaftGateway;
+import io.etcetera.raft.membership.MemberTable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link RaftGateway} on Apache Ratis: one Raft group whose peers are the etcd members (peer ID
+ * = member ID in hex, address = the first peer URL), the {@link EtcdStateMachine} applying entries,
+ * proposals submitted in-process when this member leads and forwarded to the leader by a Ratis
+ * client otherwise, linearizable reads by ReadIndex ({@code read.option=LINEARIZABLE}) batched by a
+ * {@link ReadBarrier}, and the {@link MembershipDuties} keeping the member table and Ratis'
+ * configuration in step.
+ *
+ * <p>Threading: callers on any thread; Ratis' own threads run the protocol and the apply thread;
+ * "raft-events" runs leadership changes (lease promotion), "raft-duties" the periodic membership
+ * work and timeouts. Proposal futures complete on the apply thread, or on those for failures.
+ */
+public final class RatisGateway implements RaftGateway {
+  private static final Logger log = LoggerFactory.getLogger(RatisGateway.class);
+  private static final byte QUERY_APP = 1;
+  private static final byte QUERY_PROMOTE = 2;
+  private static final byte ANSWER_OK = 0;
+  private static final byte ANSWER_ERROR = 1;
+
+  private final RatisSettings settings;
+  private final MemberTable table;
+  private final PendingProposals pending = new PendingProposals();
+  private final ReadBarrier reads;
+  private final RaftPeerId self;
+  private final RaftGroupId groupId;
+  private final ClientId localClient = ClientId.randomId();
+  private final AtomicLong callIds = new AtomicLong();
+  private final AtomicLong internalIds;
+  private final ExecutorService events;
+  private final ScheduledExecutorService duties;
+  private final Consumer<Boolean> leadership;
+  private volatile LeaderQueries leaderQueries = request ->
+      CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+  private final RaftServer server;
+  private final RaftServer.Division division;
+  private final RaftClient client;
+  private final MembershipDuties membership;
+  private volatile boolean closed;
+
+  /**
+   * Starts this member's Ratis server: it replays its log (skipping what the store already holds)
+   * and takes part in elections. {@code leadership} hears {@code true} when this member starts
+   * leading and {@code false} when it stops, on the "raft-events" thread.
+   */
+  public static RatisGateway start(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
+      Consumer<Boolean> leadership) throws IOException {
+    return new RatisGateway(settings, store, applier, table, leadership);
+  }
+
+  private RatisGateway(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
+      Consumer<Boolean> leadership) throws IOException {
+    this.settings = settings;
+    this.table = table;
+    this.leadership = leadership;
+    this.self = RaftPeers.peerId(settings.memberId());
+    this.groupId = RaftGroupId.valueOf(UUID.nameUUIDFromBytes(settings.groupKey().getBytes(StandardCharsets.UTF_8)));
+    this.internalIds = new AtomicLong(((settings.memberId() & 0xffff) << 48)
+        | ((System.currentTimeMillis() & 0xffff_ffffffL) << 8) | 0x80);
+    this.events = Executors.newSingleThreadExecutor(daemon("raft-events"));
+    this.duties = Executors.newSingleThreadScheduledExecutor(daemon("raft-duties"));
+    this.reads = new ReadBarrier(this::readRound);
+
+    RaftProperties props = properties(settings);
+    Parameters params = new Parameters();
+    if (settings.tls()) {
+      GrpcTlsConfig tls = new GrpcTlsConfig(settings.peerKeys(), settings.peerTrust(), true);
+      GrpcConfigKeys.TLS.setConf(params, tls);
+    }
+    List<RaftPeer> initial = settings.initialMembers().stream().map(RaftPeers::peer).toList();
+    RaftGroup group = settings.newCluster() ? RaftGroup.valueOf(groupId, initial) : RaftGroup.valueOf(groupId);
+    EtcdStateMachine sm = new EtcdStateMachine(store, applier, table, new StateMachineEvents());
+    this.server = RaftServer.newBuilder()
+        .setServerId(self)
+        .setGroup(group)
+        .setStateMachine(sm)
+        .setProperties(props)
+        .setParameters(params)
+        .setOption(RaftStorage.StartupOption.RECOVER)
+        .build();
+    server.start();
+    this.division = server.getDivision(groupId);
+    this.client = RaftClient.newBuilder()
+        .setClientId(ClientId.randomId())
+        .setRaftGroup(RaftGroup.valueOf(groupId, initial))
+        .setProperties(props)
+        .setParameters(params)
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+            (int) Math.max(5, settings.requestTimeout().toMillis() / 250), TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+        .build();
+    this.membership = new MembershipDuties(settings, table, this, division, client);
+    duties.scheduleWithFixedDelay(this::dutyTick, 200, 500, TimeUnit.MILLISECONDS);
+    log.info("raft member {} started in group {} ({} peers)", self, groupId, division.getGroup().getPeers().size());
+  }
+
+  private static RaftProperties properties(RatisSettings s) {
+    RaftProperties p = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(p, List.of(s.storageDir().toFile()));
+    GrpcConfigKeys.Server.setHost(p, s.listenHost());
+    GrpcConfigKeys.Server.setPort(p, s.listenPort());
+    long election = Math.max(50, s.electionMillis());
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
+    // a fresh or restarted member campaigns sooner, as etcd's initial election tick advance
+    long first = Math.max(20, s.heartbeatMillis());
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(first, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(3 * first, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !s.syncLog());
+    org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    return p;
+  }
+
+  // --- writes ---
+
+  @Override
+  public CompletableFuture<Applied> propose(InternalRaftRequest request) {
+    if (closed) {
+      return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    long id = request.getHeader().getID();
+    CompletableFuture<Applied> result = pending.register(id);
+    Message msg = Message.valueOf(UnsafeByteOperations.unsafeWrap(request.toByteArray()));
+    submit(msg).whenComplete((reply, e) -> {
+      if (e != null) {
+        pending.fail(id, toEtcd(e));
+      } else if (!reply.isSuccess()) {
+        pending.fail(id, toEtcd(reply.getException()));
+      }
+      // success: the result comes from this member's own apply of the entry
+    });
+    duties.schedule(() -> pending.fail(id, EtcdError.TIMEOUT.exception()),
+        settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    return result;
+  }
+
+  /** In-process when this member leads (no network hop), else through the client to the leader. */
+  private CompletableFuture<RaftClientReply> submit(Message msg) {
+    if (division.getInfo().isLeader()) {
+      RaftClientRequest req = RaftClientRequest.newBuilder()
+          .setClientId(localClient)
+          .setServerId(self)
+          .setGroupId(groupId)
+          .setCallId(callIds.incrementAndGet())
+          .setMessage(msg)
+          .setType(RaftClientRequest.writeRequestType())
+          .build();
+      try {
+        return server.submitClientRequestAsync(req).thenCompose(reply -> {
+          if (!reply.isSuccess() && (reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null)) {
+            return client.async().send(msg);
+          }
+          return CompletableFuture.completedFuture(reply);
+        });
+      } catch (IOException e) {
+        return client.async().send(msg);
+      }
+    }
+    return client.async().send(msg);
+  }
+
+  /** Proposes an entry of the server's own (membership) as root. */
+  CompletableFuture<Applied> proposeInternal(InternalRaftRequest.Builder entry) {
+    return propose(entry.setHeader(RequestHeader.newBuilder().setID(internalIds.incrementAndGet())).build());
+  }
+
+  private EtcdException toEtcd(Throwable e) {
+    while (e instanceof java.util.concurrent.CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    if (e instanceof EtcdException ee) {
+      return ee;
+    }
+    if (closed) {
+      return EtcdError.STOPPED.exception();
+    }
+    log.debug("proposal failed", e);
+    return EtcdError.TIMEOUT.exception();
+  }
+
+  // --- reads ---
+
+  @Override
+  public CompletableFuture<Void> readBarrier() {
+    if (closed) {
+      return CompletableFuture.failedFuture(EtcdError.STOPPED.exception());
+    }
+    return reads.await();
+  }
+
+  /**
+   * One ReadIndex round. Without a leader Ratis refuses at once; like etcd, the read keeps trying
+   * until the request timeout and only then fails with "request timed out".
+   */
+  private CompletableFuture<Void> readRound() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    attemptRead(done, System.nanoTime() + settings.requestTimeout().toNanos());
+    return done;
+  }
+
+  private void attemptRead(CompletableFuture<Void> done, long deadline) {
+    RaftClientRequest req = RaftClientRequest.newBuilder()
+        .setClientId(localClient)
+        .setServerId(self)
+        .setGroupId(groupId)
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.readRequestType())
+        .build();
+    CompletableFuture<RaftClientReply> sent;
+    try {
+      sent = server.submitClientRequestAsync(req);
+    } catch (IOException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    long left = deadline - System.nanoTime();
+    sent.orTimeout(Math.max(1, left), TimeUnit.NANOSECONDS).whenComplete((reply, e) -> {
+      if (e == null && reply.isSuccess()) {
+        done.complete(null);
+        return;
+      }
+      if (closed) {
+        done.completeExceptionally(EtcdError.STOPPED.exception());
+      } else if (System.nanoTime() + 100_000_000L >= deadline) {
+        done.completeExceptionally(EtcdError.TIMEOUT.exception());
+      } else {
+        try {
+          duties.schedule(() -> attemptRead(done, deadline), 100, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException x) {
+          done.completeExceptionally(EtcdError.STOPPED.exception());
+        }
+      }
+    });
+  }
+
+  // --- state ---
+
+  @Override
+  public long term() {
+    return division.getInfo().getCurrentTerm();
+  }
+
+  @Override
+  public long appliedIndex() {
+    return division.getInfo().getLastAppliedIndex();
+  }
+
+  @Override
+  public long committedIndex() {
+    return division.getRaftLog().getLastCommittedIndex();
+  }
+
+  @Override
+  public long leaderId() {
+    RaftPeerId leader = division.getInfo().getLeaderId();
+    return leader == null ? 0 : RaftPeers.memberId(leader);
+  }
+
+  @Override
+  public long memberId() {
+    return settings.memberId();
+  }
+
+  @Override
+  public boolean isLearner() {
+    Member m = table.member(settings.memberId());
+    return m != null ? m.getIsLearner() : division.getInfo().isListener();
+  }
+
+  @Override
+  public long clusterId() {
+    return table.clusterId();
+  }
+
+  @Override
+  public List<Member> members() {
+    return table.members();
+  }
+
+  // --- membership ---
+
+  @Override
+  public CompletableFuture<Member> addMember(List<String> peerUrls, boolean learner) {
+    return membership.add(peerUrls, learner);
+  }
+
+  @Override
+  public CompletableFuture<Void> removeMember(long id) {
+    return membership.remove(id);
+  }
+
+  @Override
+  public CompletableFuture<Void> updateMember(long id, List<String> peerUrls) {
+    return membership.update(id, peerUrls);
+  }
+
+  @Override
+  public CompletableFuture<Void> promoteMember(long id) {
+    if (division.getInfo().isLeader()) {
+      return membership.promote(id);
+    }
+    ByteBuffer b = ByteBuffer.allocate(9).put(QUERY_PROMOTE).putLong(id);
+    return sendToLeader(b.array()).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Void> moveLeader(long target) {
+    return membership.moveLeader(target);
+  }
+
+  // --- leader queries ---
+
+  /** Sets who answers {@link #askLeader} requests when this member leads. */
+  public void answerLeaderQueries(LeaderQueries queries) {
+    this.leaderQueries = queries;
+  }
+
+  @Override
+  public CompletableFuture<byte[]> askLeader(byte[] request) {
+    byte[] framed = new byte[request.length + 1];
+    framed[0] = QUERY_APP;
+    System.arraycopy(request, 0, framed, 1, request.length);
+    if (division.getInfo().isLeader()) {
+      return leaderQueries.answer(request);
+    }
+    return sendToLeader(framed);
+  }
+
+  private CompletableFuture<byte[]> sendToLeader(byte[] framed) {
+    RaftPeerId leader = division.getInfo().getLeaderId();
+    if (leader == null) {
+      return CompletableFuture.failedFuture(EtcdError.NO_LEADER.exception());
+    }
+    return client.async().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), 0, leader)
+        .orTimeout(settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .handle((reply, e) -> {
+          if (e != null) {
+            throw toEtcd(e);
+          }
+          if (!reply.isSuccess()) {
+            throw toEtcd(reply.getException());
+          }
+          byte[] answer = reply.getMessage().getContent().toByteArray();
+          if (answer.length > 0 && answer[0] == ANSWER_ERROR) {
+            throw EtcdError.valueOf(new String(answer, 1, answer.length - 1, StandardCharsets.UTF_8)).exception();
+          }
+          byte[] out = new byte[Math.max(0, answer.length - 1)];
+          System.arraycopy(answer, 1, out, 0, out.length);
+          return out;
+        });
+  }
+
+  /** Runs on gRPC threads of the leader's Ratis server: answers a member's leader query. */
+  private CompletableFuture<ByteString> answer(ByteString framed) {
+    byte[] req = framed.toByteArray();
+    CompletableFuture<byte[]> answer;
+    if (req.length == 0) {
+      answer = CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    } else if (!division.getInfo().isLeader()) {
+      answer = CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    } else if (req[0] == QUERY_PROMOTE) {
+      answer = membership.promote(ByteBuffer.wrap(req, 1, 8).getLong()).thenApply(v -> new byte[0]);
+    } else {
+      byte[] body = new byte[req.length - 1];
+      System.arraycopy(req, 1, body, 0, body.length);
+      answer = leaderQueries.answer(body);
+    }
+    return answer.handle((ok, e) -> {
+      if (e != null) {
+        EtcdException ee = e instanceof EtcdException x ? x
+            : e.getCause() instanceof EtcdException x2 ? x2 : EtcdError.TIMEOUT.exception();
+        byte[] name = ee.error().name().getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[name.length + 1];
+        out[0] = ANSWER_ERROR;
+        System.arraycopy(name, 0, out, 1, name.length);
+        return UnsafeByteOperations.unsafeWrap(out);
+      }
+      byte[] out = new byte[ok.length + 1];
+      out[0] = ANSWER_OK;
+      System.arraycopy(ok, 0, out, 1, ok.length);
+      return UnsafeByteOperations.unsafeWrap(out);
+    });
+  }
+
+  // --- events ---
+
+  private final class StateMachineEvents implements EtcdStateMachine.Events {
+    private boolean leading; // raft-events thread only
+
+    @Override
+    public void applied(InternalRaftRequest entry, Object result) {
+      pending.applied(entry.getHeader().getID(), result);
+    }
+
+    @Override
+    public void leaderChanged(RaftPeerId leader) {
+      boolean now = self.equals(leader);
+      events.execute(() -> {
+        if (now != leading) {
+          leading = now;
+          log.info("member {} {} leading", self, now ? "is now" : "stopped");
+          leadership.accept(now);
+        }
+      });
+    }
+
+    @Override
+    public CompletableFuture<ByteString> leaderQuery(ByteString request) {
+      return answer(request);
+    }
+  }
+
+  private void dutyTick() {
+    if (closed) {
+      return;
+    }
+    try {
+      membership.tick();
+    } catch (RuntimeException e) {
+      log.warn("membership duty failed", e);
+    }
+  }
+
+  RaftPeerId self() {
+    return self;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    duties.shutdownNow();
+    try {
+      client.close();
+    } catch (IOException e) {
+      log.debug("closing the raft client", e);
+    }
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.warn("closing the raft server", e);
+    }
+    events.shutdownNow();
+    pending.failAll(EtcdError.STOPPED.exception());
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
