@@ -292,6 +292,15 @@ final class EtcdWireTables {
             {"etcdserverpb.StatusResponse", "downgradeInfo", "13", "etcdserverpb.DowngradeInfo", "optional", ""},
             {"etcdserverpb.DowngradeInfo", "enabled", "1", "bool", "optional", ""},
             {"etcdserverpb.DowngradeInfo", "targetVersion", "2", "string", "optional", ""},
+            // Etcetera's own log entries: the replicated member table (never sent to clients)
+            {"etcdserverpb.InternalRaftRequest", "cluster_bootstrap", "2000", "etcdserverpb.ClusterBootstrap", "optional", ""},
+            {"etcdserverpb.InternalRaftRequest", "member_add", "2001", "etcdserverpb.Member", "optional", ""},
+            {"etcdserverpb.InternalRaftRequest", "member_remove", "2002", "etcdserverpb.MemberRemoveRequest", "optional", ""},
+            {"etcdserverpb.InternalRaftRequest", "member_update", "2003", "etcdserverpb.MemberUpdateRequest", "optional", ""},
+            {"etcdserverpb.InternalRaftRequest", "member_promote", "2004", "etcdserverpb.MemberPromoteRequest", "optional", ""},
+            {"etcdserverpb.InternalRaftRequest", "member_publish", "2005", "etcdserverpb.Member", "optional", ""},
+            {"etcdserverpb.ClusterBootstrap", "cluster_id", "1", "uint64", "optional", ""},
+            {"etcdserverpb.ClusterBootstrap", "members", "2", "etcdserverpb.Member", "repeated", ""},
     };
 
     /** Every message type in etcd 3.4 (including empty ones). */
@@ -405,6 +414,8 @@ final class EtcdWireTables {
             "etcdserverpb.AuthStatusRequest",
             "etcdserverpb.AuthStatusResponse",
             "etcdserverpb.DowngradeInfo",
+            // Etcetera's own log entry
+            "etcdserverpb.ClusterBootstrap",
     };
 
     /** Every enum value in etcd 3.4: enum, value name, number. */
