@@ -42,7 +42,8 @@ final class ClientListeners {
 
   private ClientListeners() {}
 
-  static List<Server> build(ServerConfig cfg, List<ServerServiceDefinition> services, ServerInterceptor identity)
+  static List<Server> build(ServerConfig cfg, List<ServerServiceDefinition> services, ServerInterceptor identity,
+      ServerInterceptor gate)
       throws IOException {
     List<InetSocketAddress> plain = new ArrayList<>();
     List<InetSocketAddress> secure = new ArrayList<>();
@@ -57,7 +58,7 @@ final class ClientListeners {
     }
     List<Server> servers = new ArrayList<>();
     if (!plain.isEmpty()) {
-      servers.add(server(cfg, plain, null, services, identity));
+      servers.add(server(cfg, plain, null, services, identity, gate));
     }
     if (!secure.isEmpty()) {
       ServerConfig.ClientTls tls = cfg.clientTls();
@@ -66,13 +67,13 @@ final class ClientListeners {
             + cfg.listenClientUrls().stream().filter(u -> u.getScheme().equals("https")).findFirst().orElseThrow()
             + " with HTTPS scheme");
       }
-      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity));
+      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity, gate));
     }
     return servers;
   }
 
   private static Server server(ServerConfig cfg, List<InetSocketAddress> addresses, SslContext ssl,
-      List<ServerServiceDefinition> services, ServerInterceptor identity) {
+      List<ServerServiceDefinition> services, ServerInterceptor identity, ServerInterceptor gate) {
     NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
     for (InetSocketAddress a : addresses.subList(1, addresses.size())) {
       b.addListenAddress(a);
@@ -87,7 +88,8 @@ final class ClientListeners {
         .keepAliveTimeout(cfg.grpcKeepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .maxConcurrentCallsPerConnection((int) streams)
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
-        .intercept(identity);
+        .intercept(identity)
+        .intercept(gate); // added last, runs first
     for (ServerServiceDefinition s : services) {
       b.addService(s);
     }

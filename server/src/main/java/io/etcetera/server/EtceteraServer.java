@@ -133,6 +133,9 @@ public final class EtceteraServer implements AutoCloseable {
           } else {
             lessor.demote();
           }
+        }, () -> {
+          // etcd: "the member has been permanently removed from the cluster"; it exits
+          new Thread(() -> System.exit(0), "removed").start();
         });
     LeaseLeaderQueries leaseQueries = new LeaseLeaderQueries(lessor);
     raft.answerLeaderQueries(leaseQueries);
@@ -157,7 +160,7 @@ public final class EtceteraServer implements AutoCloseable {
         () -> hashing.shutdownNow(), () -> reads.shutdownNow(), raft, store, backend);
     List<Server> servers;
     try {
-      servers = ClientListeners.build(cfg, services, new CallIdentity());
+      servers = ClientListeners.build(cfg, services, new CallIdentity(), new io.etcetera.server.grpc.ClusterGate(raft));
     } catch (IOException | RuntimeException e) {
       new Closer(List.of(), components).close();
       throw e;

@@ -52,9 +52,13 @@ final class MembershipDuties {
   private final RaftClient client;
   private final AtomicBoolean proposing = new AtomicBoolean();
   private final AtomicBoolean reconfiguring = new AtomicBoolean();
+  private final Runnable removed;
+  /** Whether the table ever listed this member (raft-duties thread only). */
+  private boolean listed;
 
   MembershipDuties(RatisSettings settings, MemberTable table, RatisGateway gateway, RaftServer.Division division,
-      RaftClient client) {
+      RaftClient client, Runnable removed) {
+    this.removed = removed;
     this.settings = settings;
     this.table = table;
     this.gateway = gateway;
@@ -76,6 +80,15 @@ final class MembershipDuties {
       reconcile();
     }
     Member me = table.member(settings.memberId());
+    if (me != null) {
+      listed = true;
+    } else if (listed) {
+      // removed from the cluster: like etcd, this member stops serving
+      log.warn("member {} was removed from the cluster; stopping", Long.toHexString(settings.memberId()));
+      listed = false;
+      removed.run();
+      return;
+    }
     if (me != null && (!me.getName().equals(settings.name()) || !me.getClientURLsList().equals(settings.clientUrls()))
         && info.getLeaderId() != null) {
       proposeOnce(InternalRaftRequest.newBuilder().setMemberPublish(Member.newBuilder()

@@ -87,15 +87,16 @@ public final class RatisGateway implements RaftGateway {
   /**
    * Starts this member's Ratis server: it replays its log (skipping what the store already holds)
    * and takes part in elections. {@code leadership} hears {@code true} when this member starts
-   * leading and {@code false} when it stops, on the "raft-events" thread.
+   * leading and {@code false} when it stops, on the "raft-events" thread; {@code removed} runs
+   * once this member was removed from the cluster.
    */
   public static RatisGateway start(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
-      Consumer<Boolean> leadership) throws IOException {
-    return new RatisGateway(settings, store, applier, table, leadership);
+      Consumer<Boolean> leadership, Runnable removed) throws IOException {
+    return new RatisGateway(settings, store, applier, table, leadership, removed);
   }
 
   private RatisGateway(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
-      Consumer<Boolean> leadership) throws IOException {
+      Consumer<Boolean> leadership, Runnable removed) throws IOException {
     this.settings = settings;
     this.table = table;
     this.leadership = leadership;
@@ -134,7 +135,7 @@ public final class RatisGateway implements RaftGateway {
         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
             (int) Math.max(5, settings.requestTimeout().toMillis() / 250), TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
         .build();
-    this.membership = new MembershipDuties(settings, table, this, division, client);
+    this.membership = new MembershipDuties(settings, table, this, division, client, removed);
     duties.scheduleWithFixedDelay(this::dutyTick, 200, 500, TimeUnit.MILLISECONDS);
     log.info("raft member {} started in group {} ({} peers)", self, groupId, division.getGroup().getPeers().size());
   }
