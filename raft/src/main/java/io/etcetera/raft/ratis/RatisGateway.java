@@ -127,9 +127,12 @@ public final class RatisGateway implements RaftGateway {
         .build();
     server.start();
     this.division = server.getDivision(groupId);
+    // the client finds the leader among the members this member knows: the replicated table once
+    // it has one (a restart may come without --initial-cluster), else the initial cluster
+    List<RaftPeer> known = table.isEmpty() ? initial : table.members().stream().map(RaftPeers::peer).toList();
     this.client = RaftClient.newBuilder()
         .setClientId(ClientId.randomId())
-        .setRaftGroup(RaftGroup.valueOf(groupId, initial))
+        .setRaftGroup(RaftGroup.valueOf(groupId, known))
         .setProperties(props)
         .setParameters(params)
         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
