@@ -75,6 +75,10 @@ public final class RatisGateway implements RaftGateway {
   private final AtomicLong internalIds;
   private final ExecutorService events;
   private final ScheduledExecutorService duties;
+  /** Continues work begun by Ratis callbacks, which must not call back into Ratis themselves. */
+  private final ExecutorService callbacks;
+  /** Hands proposals to Ratis (see {@link #propose}). */
+  private final ExecutorService submitter;
   private final Consumer<Boolean> leadership;
   private volatile LeaderQueries leaderQueries = request ->
       CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
@@ -106,6 +110,8 @@ public final class RatisGateway implements RaftGateway {
         | ((System.currentTimeMillis() & 0xffff_ffffffL) << 8) | 0x80);
     this.events = Executors.newSingleThreadExecutor(daemon("raft-events"));
     this.duties = Executors.newSingleThreadScheduledExecutor(daemon("raft-duties"));
+    this.callbacks = Executors.newSingleThreadExecutor(daemon("raft-callbacks"));
+    this.submitter = Executors.newSingleThreadExecutor(daemon("raft-submit"));
     this.reads = new ReadBarrier(this::readRound);
 
     RaftProperties props = properties(settings);
@@ -158,6 +164,8 @@ public final class RatisGateway implements RaftGateway {
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
+    // send entries as soon as they are appended (the default waits up to 10 ms to batch them)
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !s.syncLog());
     org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
     return p;
@@ -173,7 +181,9 @@ public final class RatisGateway implements RaftGateway {
     long id = request.getHeader().getID();
     CompletableFuture<Applied> result = pending.register(id);
     Message msg = Message.valueOf(UnsafeByteOperations.unsafeWrap(request.toByteArray()));
-    submit(msg).whenComplete((reply, e) -> {
+    // submitted from our own thread: callers may be Ratis threads (the apply thread completing an
+    // earlier proposal), and Ratis' submit blocks until its client executor took the request
+    CompletableFuture.supplyAsync(() -> submit(msg), submitter).thenCompose(f -> f).whenComplete((reply, e) -> {
       if (e != null) {
         pending.fail(id, toEtcd(e));
       } else if (!reply.isSuccess()) {
@@ -198,12 +208,12 @@ public final class RatisGateway implements RaftGateway {
           .setType(RaftClientRequest.writeRequestType())
           .build();
       try {
-        return server.submitClientRequestAsync(req).thenCompose(reply -> {
+        return server.submitClientRequestAsync(req).thenComposeAsync(reply -> {
           if (!reply.isSuccess() && (reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null)) {
             return client.async().send(msg);
           }
           return CompletableFuture.completedFuture(reply);
-        });
+        }, callbacks);
       } catch (IOException e) {
         return client.async().send(msg);
       }
@@ -266,7 +276,9 @@ public final class RatisGateway implements RaftGateway {
       sent = CompletableFuture.failedFuture(e);
     }
     long left = deadline - System.nanoTime();
-    sent.orTimeout(Math.max(1, left), TimeUnit.NANOSECONDS).whenComplete((reply, e) -> {
+    // completed on a Ratis thread that may hold Ratis' locks: continue (and start the next round,
+    // which calls back into Ratis) on our own thread, or the two can deadlock
+    sent.orTimeout(Math.max(1, left), TimeUnit.NANOSECONDS).whenCompleteAsync((reply, e) -> {
       if (e == null && reply.isSuccess()) {
         done.complete(null);
         return;
@@ -282,7 +294,7 @@ public final class RatisGateway implements RaftGateway {
           done.completeExceptionally(EtcdError.STOPPED.exception());
         }
       }
-    });
+    }, callbacks);
   }
 
   // --- state ---
@@ -404,6 +416,11 @@ public final class RatisGateway implements RaftGateway {
 
   /** Runs on gRPC threads of the leader's Ratis server: answers a member's leader query. */
   private CompletableFuture<ByteString> answer(ByteString framed) {
+    // called by Ratis on its own threads: answer from ours
+    return CompletableFuture.supplyAsync(() -> answerHere(framed), callbacks).thenCompose(f -> f);
+  }
+
+  private CompletableFuture<ByteString> answerHere(ByteString framed) {
     byte[] req = framed.toByteArray();
     CompletableFuture<byte[]> answer;
     if (req.length == 0) {
@@ -492,6 +509,8 @@ public final class RatisGateway implements RaftGateway {
       log.warn("closing the raft server", e);
     }
     events.shutdownNow();
+    callbacks.shutdownNow();
+    submitter.shutdownNow();
     pending.failAll(EtcdError.STOPPED.exception());
   }
 

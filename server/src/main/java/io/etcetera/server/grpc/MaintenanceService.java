@@ -41,7 +41,11 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> out) {
-    Replies.ok(out, StatusResponse.newBuilder()
+    StatusResponse.Builder b = StatusResponse.newBuilder();
+    if (raft.leaderId() == 0) {
+      b.addErrors(io.etcetera.api.errors.EtcdError.NO_LEADER.message()); // as etcd's Status
+    }
+    Replies.ok(out, b
         .setHeader(headers.current())
         .setVersion(Version.ETCD_API)
         .setDbSize(backend.sizeOnDisk())
