@@ -84,9 +84,9 @@ class EtcdErrorTest {
         for (EtcdError e : EtcdError.values()) {
             assertTrue(seen.add(e.message()), e.message());
         }
-        // 52 ErrGRPC* errors in etcd 3.4.23 + 7 added by 3.5 + 2 unmapped errors sent as Unknown
-        // (the auth one, and leader transfer timing out)
-        assertEquals(61, EtcdError.values().length);
+        // 52 ErrGRPC* errors in etcd 3.4.23 + 7 added by 3.5 + 3 unmapped errors sent as Unknown
+        // (the auth one, leader transfer timing out, a proposal's deadline without a leader)
+        assertEquals(62, EtcdError.values().length);
     }
 
     @Test

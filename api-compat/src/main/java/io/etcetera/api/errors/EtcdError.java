@@ -90,6 +90,12 @@ public enum EtcdError {
     BAD_LEADER_TRANSFEREE(Status.Code.FAILED_PRECONDITION, "etcdserver: bad leader transferee"),
     /** Not in etcd's gRPC table: it reaches clients as Unknown with etcdserver's text. */
     TIMEOUT_LEADER_TRANSFER(Status.Code.UNKNOWN, "etcdserver: request timed out, leader transfer took too long"),
+    /**
+     * Not an etcd error constant: what etcd answers when a proposal waited out its request timeout
+     * on a member that knows no leader (raft never took it; the context's own error reaches the
+     * client as Unknown).
+     */
+    PROPOSAL_DEADLINE_NO_LEADER(Status.Code.UNKNOWN, "context deadline exceeded"),
 
     // ---- downgrade (since 3.5)
     CLUSTER_VERSION_UNAVAILABLE(Status.Code.UNAVAILABLE, "etcdserver: cluster version not found during downgrade"),

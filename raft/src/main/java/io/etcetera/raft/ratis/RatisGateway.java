@@ -191,8 +191,10 @@ public final class RatisGateway implements RaftGateway {
       }
       // success: the result comes from this member's own apply of the entry
     });
-    duties.schedule(() -> pending.fail(id, EtcdError.TIMEOUT.exception()),
-        settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    // etcd's request timeout: without a leader raft never took the proposal and etcd answers its
+    // context's "context deadline exceeded"; with one, "request timed out"
+    duties.schedule(() -> pending.fail(id, (leaderId() == 0 ? EtcdError.PROPOSAL_DEADLINE_NO_LEADER : EtcdError.TIMEOUT)
+        .exception()), settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
     return result;
   }
 
@@ -237,7 +239,7 @@ public final class RatisGateway implements RaftGateway {
       return EtcdError.STOPPED.exception();
     }
     log.debug("proposal failed", e);
-    return EtcdError.TIMEOUT.exception();
+    return (leaderId() == 0 ? EtcdError.PROPOSAL_DEADLINE_NO_LEADER : EtcdError.TIMEOUT).exception();
   }
 
   // --- reads ---
@@ -336,9 +338,10 @@ public final class RatisGateway implements RaftGateway {
     return table.clusterId();
   }
 
+  /** The replicated table; before this member applied the bootstrap, the members it started with. */
   @Override
   public List<Member> members() {
-    return table.members();
+    return table.isEmpty() ? settings.initialMembers() : table.members();
   }
 
   // --- membership ---
