@@ -136,6 +136,12 @@ public final class EtceteraServer implements AutoCloseable {
         }, () -> {
           // etcd: "the member has been permanently removed from the cluster"; it exits
           new Thread(() -> System.exit(0), "removed").start();
+        }, () -> {
+          // a snapshot from the leader replaced the store: reload what lives in memory
+          lessor.reload(backend);
+          store.reload();
+          auth.recover(backend);
+          hub.jumpedTo(store.currentRevision());
         });
     LeaseLeaderQueries leaseQueries = new LeaseLeaderQueries(lessor);
     raft.answerLeaderQueries(leaseQueries);
@@ -166,6 +172,7 @@ public final class EtceteraServer implements AutoCloseable {
       throw e;
     }
     Closer closer = new Closer(servers, components);
+    awaitPublished(raft, closer);
     try {
       for (Server s : servers) {
         s.start();
@@ -180,6 +187,30 @@ public final class EtceteraServer implements AutoCloseable {
         cfg.listenClientUrls(), MemberIdentity.hex(id.memberId()), MemberIdentity.hex(id.clusterId()),
         id.name(), cfg.dataDir());
     return new EtceteraServer(closer, id);
+  }
+
+  /**
+   * Like etcd, a member serves clients only once it published itself through the log (its name
+   * and client URLs are in the replicated member table): that takes a leader and a quorum.
+   */
+  private static void awaitPublished(RatisGateway raft, Closer closer) throws IOException {
+    long waited = 0;
+    while (true) {
+      try {
+        raft.published().get(5, TimeUnit.SECONDS);
+        return;
+      } catch (java.util.concurrent.TimeoutException e) {
+        waited += 5;
+        log.warn("not serving clients yet: waited {} s for the cluster to publish this member (no quorum?)", waited);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        closer.close();
+        throw new IOException("interrupted while waiting to publish this member", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        closer.close();
+        throw new IOException("cannot publish this member", e.getCause());
+      }
+    }
   }
 
   private static void createPrivateDir(Path dir) throws IOException {

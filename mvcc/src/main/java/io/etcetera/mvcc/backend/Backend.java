@@ -225,6 +225,63 @@ public final class Backend implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes everything written so far durable (memtables flushed, WAL synced), then writes a
+   * consistent copy of the database to the new directory {@code target} (hard links where
+   * possible): a Raft snapshot. Writer thread only, so the copy reflects one applied index.
+   */
+  public void checkpoint(Path target) {
+    try (org.rocksdb.FlushOptions flush = new org.rocksdb.FlushOptions().setWaitForFlush(true);
+        org.rocksdb.Checkpoint cp = org.rocksdb.Checkpoint.create(db)) {
+      db.flush(flush, handles);
+      db.syncWal();
+      cp.createCheckpoint(target.toString());
+    } catch (RocksDBException e) {
+      throw new BackendException("cannot create a checkpoint in " + target, e);
+    }
+  }
+
+  /**
+   * Replaces the whole content of this database by the content of the checkpoint in {@code
+   * source} (a snapshot installed from the leader), in one atomic, synced write: readers see
+   * either the old state or the new one. Writer thread only. The write batch holds the whole
+   * database in memory.
+   */
+  public void replaceContentWith(Path source) {
+    List<ColumnFamilyDescriptor> descriptors = List.of(
+        new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+        new ColumnFamilyDescriptor(KV_CF, cfOptions),
+        new ColumnFamilyDescriptor(META_CF, cfOptions),
+        new ColumnFamilyDescriptor(LEASE_CF, cfOptions),
+        new ColumnFamilyDescriptor(AUTH_CF, cfOptions));
+    List<ColumnFamilyHandle> theirs = new ArrayList<>();
+    try (DBOptions ro = new DBOptions();
+        RocksDB other = RocksDB.openReadOnly(ro, source.toString(), descriptors, theirs);
+        org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+      try {
+        for (int i = 1; i < handles.size(); i++) {
+          try (RocksIterator it = db.newIterator(handles.get(i))) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+              batch.delete(handles.get(i), it.key());
+            }
+          }
+          try (RocksIterator it = other.newIterator(theirs.get(i))) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+              batch.put(handles.get(i), it.key(), it.value());
+            }
+          }
+        }
+        db.write(syncWrite, batch);
+      } finally {
+        for (ColumnFamilyHandle h : theirs) {
+          h.close();
+        }
+      }
+    } catch (RocksDBException e) {
+      throw new BackendException("cannot load the snapshot in " + source, e);
+    }
+  }
+
   @Override
   public void close() {
     try {

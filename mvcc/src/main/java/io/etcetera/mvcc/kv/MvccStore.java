@@ -37,7 +37,8 @@ public final class MvccStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MvccStore.class);
 
   private final Backend backend;
-  private final KeyIndex index = new KeyIndex();
+  /** Replaced whole only when a snapshot is installed (writer thread); readers take it once per read. */
+  private volatile KeyIndex index = new KeyIndex();
   private final Compactor compactor;
 
   /** Newest durable revision: readers never look past it. Written by the apply thread only. */
@@ -67,7 +68,20 @@ public final class MvccStore implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Writer only: rebuilds the in-memory state from the rows now in the backend, after {@link
+   * Backend#replaceContentWith} installed a snapshot. The new index is built aside and published
+   * whole; leased keys are attached to the lessor again (reset it first).
+   */
+  public void reload() {
+    compactRev = -1;
+    pendingCompactRev = -1;
+    recover();
+    connectLeases(keyLeases);
+  }
+
   private void recover() {
+    KeyIndex idx = new KeyIndex();
     appliedIndex = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_INDEX));
     appliedTerm = MetaKeys.decode(backend.getMeta(MetaKeys.CONSISTENT_TERM));
     long rev = Math.max(1, MetaKeys.decode(backend.getMeta(MetaKeys.CURRENT_REVISION)));
@@ -80,26 +94,27 @@ public final class MvccStore implements AutoCloseable {
         byte[] k = it.key();
         Revision r = Revision.fromKey(k);
         KeyValue kv = parse(it.value());
-        index.restore(kv.getKey().toByteArray(), r.main(), r.sub(), Revision.isTombstoneKey(k),
+        idx.restore(kv.getKey().toByteArray(), r.main(), r.sub(), Revision.isTombstoneKey(k),
             kv.getCreateRevision(), kv.getVersion(), kv.getLease());
         rev = Math.max(rev, r.main());
         rows++;
       }
     }
+    index = idx; // published before the revisions that readers take first
     currentRev = rev;
     pendingRev = rev;
     if (scheduled >= 0) {
       compactRev = scheduled;
       pendingCompactRev = scheduled;
       Set<Revision> keep = new HashSet<>();
-      index.compact(scheduled, (key, kept) -> keep.add(kept));
+      idx.compact(scheduled, (key, kept) -> keep.add(kept));
       if (finished < scheduled) {
         log.info("resuming the physical compaction at revision {}", scheduled);
         compactor.schedule(scheduled, keep).join();
       }
     }
     log.info("recovered store: {} rows, {} keys, revision {}, compacted at {}, applied index {}",
-        rows, index.size(), currentRev, compactRev, appliedIndex);
+        rows, idx.size(), currentRev, compactRev, appliedIndex);
   }
 
   static KeyValue parse(byte[] row) {

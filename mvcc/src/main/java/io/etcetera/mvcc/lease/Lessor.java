@@ -44,6 +44,21 @@ public final class Lessor {
     this.minTtl = minTtl;
   }
 
+  /**
+   * Apply thread, after a snapshot was installed: forgets every lease and loads those of the new
+   * state (the store then attaches their keys again). A primary gives each a full TTL.
+   */
+  public void reload(Backend backend) {
+    leases.clear();
+    recover(backend);
+    if (primary) {
+      long now = ticker.nanos();
+      for (Lease l : leases.values()) {
+        l.refresh(now);
+      }
+    }
+  }
+
   /** Loads the persisted leases; their deadlines start when the member becomes primary. */
   public void recover(Backend backend) {
     try (RocksIterator it = backend.leaseIterator()) {

@@ -291,6 +291,30 @@ public final class WatchHub implements Consumer<List<RevisionEvents>>, AutoClose
     }
   }
 
+  /**
+   * Apply thread, after a snapshot install moved the store to {@code rev} without events: every
+   * synced watcher missed the revisions after {@code lastNotified}, so each is caught up from
+   * storage like a victim (or cancelled as compacted, when the snapshot no longer has them).
+   */
+  public void jumpedTo(long rev) {
+    lock.lock();
+    try {
+      List<Watcher> synced = new ArrayList<>(syncedRanges);
+      for (Set<Watcher> s : syncedKeys.values()) {
+        synced.addAll(s);
+      }
+      for (Watcher w : synced) {
+        removeSynced(w);
+        w.nextRev = Math.max(w.startRev, lastNotified + 1);
+        unsynced.add(w);
+      }
+      lastNotified = Math.max(lastNotified, rev);
+    } finally {
+      lock.unlock();
+    }
+    LockSupport.unpark(syncThread);
+  }
+
   /** Apply thread, after a batch is durable: hands its events to the synced watchers. Never blocks. */
   @Override
   public void accept(List<RevisionEvents> batch) {

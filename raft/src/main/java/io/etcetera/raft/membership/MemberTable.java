@@ -41,6 +41,13 @@ public final class MemberTable {
     this.clusterId = clusterId;
   }
 
+  /** Apply thread, after a snapshot was installed: takes the table of the new state. */
+  public void reload() {
+    MemberTable fresh = load(store);
+    members = fresh.members;
+    clusterId = fresh.clusterId;
+  }
+
   /** Loads the table persisted in {@code store}'s backend (empty for a member never bootstrapped). */
   public static MemberTable load(MvccStore store) {
     Backend backend = store.backend();

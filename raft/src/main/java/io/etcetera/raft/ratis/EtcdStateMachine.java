@@ -18,7 +18,10 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
 import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.slf4j.Logger;
@@ -35,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * StateMachineUpdater thread, the only writer of the store. {@link #query} answers read barriers
  * (nothing to compute: the caller reads the store once the barrier passed); {@link #queryStale}
  * carries requests that only the leader can answer (lease keep-alives) and runs on gRPC threads.
- * Leader changes are handed to {@link Events}, which must not block.
+ * Leader changes are handed to {@link Events}, which must not block. Snapshots are taken and
+ * installed on the apply thread too ({@link #takeSnapshot}, {@link #reinitialize}).
  */
 final class EtcdStateMachine extends BaseStateMachine {
   private static final Logger log = LoggerFactory.getLogger(EtcdStateMachine.class);
@@ -56,20 +60,88 @@ final class EtcdStateMachine extends BaseStateMachine {
   private final Applier applier;
   private final MemberTable members;
   private final Events events;
+  private final Runnable reloaded;
+  private final Snapshots snapshots = new Snapshots();
 
-  EtcdStateMachine(MvccStore store, Applier applier, MemberTable members, Events events) {
+  /**
+   * @param reloaded reloads the other in-memory state (leases, auth, watchers) after a snapshot
+   *     replaced the store's content; runs on the apply thread
+   */
+  EtcdStateMachine(MvccStore store, Applier applier, MemberTable members, Events events, Runnable reloaded) {
     this.store = store;
     this.applier = applier;
     this.members = members;
     this.events = events;
+    this.reloaded = reloaded;
   }
 
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
     super.initialize(server, groupId, storage);
-    if (store.appliedIndex() > 0) {
-      setLastAppliedTermIndex(TermIndex.valueOf(store.appliedTerm(), store.appliedIndex()));
+    getLifeCycle().startAndTransition(() -> {
+      snapshots.open(storage.getStorageDir().getStateMachineDir().toPath());
+      // a snapshot installed by Ratis just before a crash, not yet loaded into the store
+      loadSnapshotIfNewer();
+      if (store.appliedIndex() > 0) {
+        setLastAppliedTermIndex(TermIndex.valueOf(store.appliedTerm(), store.appliedIndex()));
+      }
+      FileListSnapshotInfo latest = snapshots.latest();
+      if (latest != null && latest.getIndex() > getLastAppliedTermIndex().getIndex()) {
+        setLastAppliedTermIndex(latest.getTermIndex());
+      }
+    });
+  }
+
+  // --- snapshots (RocksDB checkpoints under Ratis' sm/ directory) ---
+
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
+    return snapshots.latest();
+  }
+
+  /**
+   * Apply thread, every {@code --snapshot-count} entries: a checkpoint of the store at the last
+   * applied entry. The store's writes are made durable first, since Ratis then purges its log.
+   */
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() <= 0) {
+      return -1;
     }
+    FileListSnapshotInfo taken = snapshots.take(last, dir -> store.backend().checkpoint(dir));
+    log.info("took a snapshot at index {} (term {})", last.getIndex(), last.getTerm());
+    return taken.getIndex();
+  }
+
+  @Override
+  public void pause() {
+    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    getLifeCycle().transition(LifeCycle.State.PAUSED);
+  }
+
+  /** Apply thread, after Ratis installed a snapshot from the leader into sm/: load it. */
+  @Override
+  public void reinitialize() throws IOException {
+    getLifeCycle().startAndTransition(() -> {
+      snapshots.rescan();
+      loadSnapshotIfNewer();
+      FileListSnapshotInfo latest = snapshots.latest();
+      if (latest != null) {
+        setLastAppliedTermIndex(latest.getTermIndex());
+      }
+    });
+  }
+
+  private void loadSnapshotIfNewer() {
+    FileListSnapshotInfo latest = snapshots.latest();
+    if (latest == null || latest.getIndex() <= store.appliedIndex()) {
+      return;
+    }
+    log.info("loading the snapshot at index {} (the store was at {})", latest.getIndex(), store.appliedIndex());
+    store.backend().replaceContentWith(snapshots.directory(latest));
+    members.reload();
+    reloaded.run();
   }
 
   @Override

@@ -53,6 +53,8 @@ final class MembershipDuties {
   private final AtomicBoolean proposing = new AtomicBoolean();
   private final AtomicBoolean reconfiguring = new AtomicBoolean();
   private final Runnable removed;
+  /** Completes once the table holds this member's name and client URLs (etcd's publish). */
+  final CompletableFuture<Void> published = new CompletableFuture<>();
   /** Whether the table ever listed this member (raft-duties thread only). */
   private boolean listed;
 
@@ -89,8 +91,11 @@ final class MembershipDuties {
       removed.run();
       return;
     }
-    if (me != null && (!me.getName().equals(settings.name()) || !me.getClientURLsList().equals(settings.clientUrls()))
-        && info.getLeaderId() != null) {
+    boolean current = me != null && me.getName().equals(settings.name())
+        && me.getClientURLsList().equals(settings.clientUrls());
+    if (current) {
+      published.complete(null);
+    } else if (me != null && info.getLeaderId() != null) {
       proposeOnce(InternalRaftRequest.newBuilder().setMemberPublish(Member.newBuilder()
           .setID(settings.memberId()).setName(settings.name()).addAllClientURLs(settings.clientUrls())));
     }

@@ -92,15 +92,16 @@ public final class RatisGateway implements RaftGateway {
    * Starts this member's Ratis server: it replays its log (skipping what the store already holds)
    * and takes part in elections. {@code leadership} hears {@code true} when this member starts
    * leading and {@code false} when it stops, on the "raft-events" thread; {@code removed} runs
-   * once this member was removed from the cluster.
+   * once this member was removed from the cluster; {@code reloaded} reloads the in-memory state
+   * (leases, auth, watchers) on the apply thread after a snapshot from the leader replaced the store.
    */
   public static RatisGateway start(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
-      Consumer<Boolean> leadership, Runnable removed) throws IOException {
-    return new RatisGateway(settings, store, applier, table, leadership, removed);
+      Consumer<Boolean> leadership, Runnable removed, Runnable reloaded) throws IOException {
+    return new RatisGateway(settings, store, applier, table, leadership, removed, reloaded);
   }
 
   private RatisGateway(RatisSettings settings, MvccStore store, Applier applier, MemberTable table,
-      Consumer<Boolean> leadership, Runnable removed) throws IOException {
+      Consumer<Boolean> leadership, Runnable removed, Runnable reloaded) throws IOException {
     this.settings = settings;
     this.table = table;
     this.leadership = leadership;
@@ -122,7 +123,7 @@ public final class RatisGateway implements RaftGateway {
     }
     List<RaftPeer> initial = settings.initialMembers().stream().map(RaftPeers::peer).toList();
     RaftGroup group = settings.newCluster() ? RaftGroup.valueOf(groupId, initial) : RaftGroup.valueOf(groupId);
-    EtcdStateMachine sm = new EtcdStateMachine(store, applier, table, new StateMachineEvents());
+    EtcdStateMachine sm = new EtcdStateMachine(store, applier, table, new StateMachineEvents(), reloaded);
     this.server = RaftServer.newBuilder()
         .setServerId(self)
         .setGroup(group)
@@ -163,7 +164,16 @@ public final class RatisGateway implements RaftGateway {
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(3 * first, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(s.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, false);
+    // etcd's --snapshot-count: a RocksDB checkpoint every that many entries, after which the log
+    // is purged up to it, keeping (as etcd's SnapshotCatchUpEntries) a tail for slow followers;
+    // a follower behind the purged log installs the snapshot
+    long count = Math.max(1, s.snapshotCount());
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, count);
+    RaftServerConfigKeys.Snapshot.setCreationGap(p, count);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, count));
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, Math.min(5000, count));
     // send entries as soon as they are appended (the default waits up to 10 ms to batch them)
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !s.syncLog());
@@ -342,6 +352,14 @@ public final class RatisGateway implements RaftGateway {
   @Override
   public List<Member> members() {
     return table.isEmpty() ? settings.initialMembers() : table.members();
+  }
+
+  /**
+   * Completes once the replicated member table holds this member's name and client URLs, as etcd's
+   * publish: only then does a member serve clients (it takes a leader and a quorum).
+   */
+  public CompletableFuture<Void> published() {
+    return membership.published;
   }
 
   // --- membership ---

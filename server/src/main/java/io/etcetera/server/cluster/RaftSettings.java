@@ -63,7 +63,7 @@ public final class RaftSettings {
         election,
         // etcd's request timeout: 5 s plus two election timeouts
         Duration.ofMillis(5000 + 2 * election),
-        100_000,
+        cfg.snapshotCount(),
         keys,
         trust,
         !cfg.unsafeNoFsync());

@@ -39,7 +39,7 @@ public final class EtcdFlags {
       notYet("listen-metrics-urls", "", OPS),
       noEffect("max-snapshots", "5"),
       noEffect("max-wals", "5"),
-      noEffect("snapshot-count", "100000"), // no snapshots yet: the Raft log is kept whole
+      used("snapshot-count", "100000"),
       used("heartbeat-interval", "100"),
       used("election-timeout", "1000"),
       noEffect("initial-election-tick-advance", "true"),

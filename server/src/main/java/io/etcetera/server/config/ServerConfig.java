@@ -39,7 +39,8 @@ public record ServerConfig(
     ClientTls peerTls,
     String authToken,
     int bcryptCost,
-    long authTokenTtlSeconds) {
+    long authTokenTtlSeconds,
+    long snapshotCount) {
 
   /**
    * One side's TLS flags: certificate and key files (or {@code autoTls}), the CA bundle that
@@ -109,7 +110,8 @@ public record ServerConfig(
         tls(f, "peer-"),
         authToken(f.get("auth-token")),
         (int) number("bcrypt-cost", f.get("bcrypt-cost")),
-        number("auth-token-ttl", f.get("auth-token-ttl")));
+        number("auth-token-ttl", f.get("auth-token-ttl")),
+        positive("snapshot-count", number("snapshot-count", f.get("snapshot-count"))));
   }
 
   private static ClientTls tls(EtcdFlags.Parsed f, String prefix) {
@@ -148,6 +150,13 @@ public record ServerConfig(
   /** This member's peer URLs as listed in the initial cluster. */
   public List<String> localPeerUrls() {
     return initialCluster.get(name);
+  }
+
+  private static long positive(String flag, long v) {
+    if (v <= 0) {
+      throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": must be positive");
+    }
+    return v;
   }
 
   static long number(String flag, String v) {
