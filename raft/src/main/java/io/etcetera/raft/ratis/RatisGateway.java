@@ -85,6 +85,7 @@ public final class RatisGateway implements RaftGateway {
   private final RaftServer server;
   private final RaftServer.Division division;
   private final RaftClient client;
+  private final Forwarder forwarder;
   private final MembershipDuties membership;
   private volatile boolean closed;
 
@@ -137,7 +138,7 @@ public final class RatisGateway implements RaftGateway {
     // the client finds the leader among the members this member knows: the replicated table once
     // it has one (a restart may come without --initial-cluster), else the initial cluster
     List<RaftPeer> known = table.isEmpty() ? initial : table.members().stream().map(RaftPeers::peer).toList();
-    this.client = RaftClient.newBuilder()
+    java.util.function.Supplier<RaftClient> clients = () -> RaftClient.newBuilder()
         .setClientId(ClientId.randomId())
         .setRaftGroup(RaftGroup.valueOf(groupId, known))
         .setProperties(props)
@@ -145,6 +146,8 @@ public final class RatisGateway implements RaftGateway {
         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
             (int) Math.max(5, settings.requestTimeout().toMillis() / 250), TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
         .build();
+    this.client = clients.get(); // membership changes (admin calls)
+    this.forwarder = new Forwarder(clients);
     this.membership = new MembershipDuties(settings, table, this, division, client, removed);
     duties.scheduleWithFixedDelay(this::dutyTick, 200, 500, TimeUnit.MILLISECONDS);
     log.info("raft member {} started in group {} ({} peers)", self, groupId, division.getGroup().getPeers().size());
@@ -222,15 +225,15 @@ public final class RatisGateway implements RaftGateway {
       try {
         return server.submitClientRequestAsync(req).thenComposeAsync(reply -> {
           if (!reply.isSuccess() && (reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null)) {
-            return client.async().send(msg);
+            return forwarder.send(msg);
           }
           return CompletableFuture.completedFuture(reply);
         }, callbacks);
       } catch (IOException e) {
-        return client.async().send(msg);
+        return forwarder.send(msg);
       }
     }
-    return client.async().send(msg);
+    return forwarder.send(msg);
   }
 
   /** Proposes an entry of the server's own (membership) as root. */
@@ -416,7 +419,7 @@ public final class RatisGateway implements RaftGateway {
     if (leader == null) {
       return CompletableFuture.failedFuture(EtcdError.NO_LEADER.exception());
     }
-    return client.async().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), 0, leader)
+    return forwarder.sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), leader)
         .orTimeout(settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .handle((reply, e) -> {
           if (e != null) {
@@ -519,6 +522,7 @@ public final class RatisGateway implements RaftGateway {
   public void close() {
     closed = true;
     duties.shutdownNow();
+    forwarder.close();
     try {
       client.close();
     } catch (IOException e) {

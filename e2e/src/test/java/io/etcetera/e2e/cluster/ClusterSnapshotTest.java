@@ -1,0 +1,79 @@
+package io.etcetera.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.KVGrpc;
+import io.etcd.jetcd.api.PutRequest;
+import io.etcetera.e2e.harness.Binary;
+import io.etcetera.e2e.harness.Workdirs;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code --snapshot-count}: the log is truncated behind snapshots, and a member that was down
+ * while the cluster moved past its log catches up from the leader's snapshot, then from the log.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class ClusterSnapshotTest {
+  private static final int KEYS = 600;
+
+  @Test
+  void aMemberBehindTheTruncatedLogCatchesUpFromASnapshot(TestInfo info) throws Exception {
+    try (Cluster c = Cluster.builder(Workdirs.of(info)).size(3).extraFlags("--snapshot-count=100").start()) {
+      c.etcdctl(1, "put", "snap/before", "1").ok();
+      c.stop(3);
+      int leader = c.awaitLeader(Duration.ofSeconds(60), 1, 2);
+      ManagedChannel ch = NettyChannelBuilder.forTarget(c.member(leader).host() + ":" + Cluster.CLIENT_PORT)
+          .usePlaintext().build();
+      try {
+        KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(ch);
+        for (int i = 0; i < KEYS; i++) {
+          kv.withDeadlineAfter(10, TimeUnit.SECONDS).put(PutRequest.newBuilder()
+              .setKey(bytes(String.format("snap/k%04d", i))).setValue(bytes("v" + i)).build());
+        }
+      } finally {
+        ch.shutdownNow();
+      }
+      c.restart(3);
+      // serializable reads on member 3 show its own state: wait until it has everything
+      Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+      String count = "";
+      while (Instant.now().isBefore(deadline)) {
+        count = c.etcdctl(3, "get", "snap/", "--prefix", "--count-only", "--consistency=s", "-w", "json")
+            .json().path("count").asText();
+        if (count.equals(String.valueOf(KEYS + 1))) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      assertEquals(String.valueOf(KEYS + 1), count, "member 3 caught up with every key");
+      assertEquals("v599\n", lastLine(c.etcdctl(3, "get", "snap/k0599", "--print-value-only", "--consistency=s").ok()));
+      // writes keep working through the caught-up member
+      assertEquals("OK\n", c.etcdctl(3, "put", "snap/after", "2").ok());
+      if (c.binary() == Binary.ETCETERA) {
+        String log = Files.readString(c.member(3).log());
+        assertTrue(log.contains("loading the snapshot at index"),
+            "member 3 installed a snapshot rather than replaying the whole log:\n" + c.member(3).logTail(40));
+      }
+    }
+  }
+
+  private static ByteString bytes(String s) {
+    return ByteString.copyFrom(s, StandardCharsets.UTF_8);
+  }
+
+  private static String lastLine(String s) {
+    String[] lines = s.split("\n");
+    return lines[lines.length - 1] + "\n";
+  }
+}
