@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.etcd.jetcd.api.KVGrpc;
 import io.etcd.jetcd.api.PutRequest;
+import io.etcd.jetcd.api.RangeRequest;
 import io.etcetera.e2e.harness.Binary;
 import io.etcetera.e2e.harness.Workdirs;
 import io.grpc.ManagedChannel;
@@ -26,6 +27,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ClusterSnapshotTest {
   private static final int KEYS = 600;
+  /** 600 values of 8 KiB: more than one 4 MB log segment, so the leader can purge a closed one. */
+  private static final String VALUE = "x".repeat(8 * 1024);
 
   @Test
   void aMemberBehindTheTruncatedLogCatchesUpFromASnapshot(TestInfo info) throws Exception {
@@ -39,7 +42,7 @@ class ClusterSnapshotTest {
         KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(ch);
         for (int i = 0; i < KEYS; i++) {
           kv.withDeadlineAfter(10, TimeUnit.SECONDS).put(PutRequest.newBuilder()
-              .setKey(bytes(String.format("snap/k%04d", i))).setValue(bytes("v" + i)).build());
+              .setKey(bytes(String.format("snap/k%04d", i))).setValue(bytes(i + VALUE)).build());
         }
       } finally {
         ch.shutdownNow();
@@ -47,17 +50,26 @@ class ClusterSnapshotTest {
       c.restart(3);
       // serializable reads on member 3 show its own state: wait until it has everything
       Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
-      String count = "";
-      while (Instant.now().isBefore(deadline)) {
-        count = c.etcdctl(3, "get", "snap/", "--prefix", "--count-only", "--consistency=s", "-w", "json")
-            .json().path("count").asText();
-        if (count.equals(String.valueOf(KEYS + 1))) {
-          break;
+      long count = -1;
+      ManagedChannel to3 = NettyChannelBuilder.forTarget(c.member(3).host() + ":" + Cluster.CLIENT_PORT)
+          .usePlaintext().build();
+      try {
+        KVGrpc.KVBlockingStub kv3 = KVGrpc.newBlockingStub(to3);
+        while (Instant.now().isBefore(deadline)) {
+          count = kv3.withDeadlineAfter(5, TimeUnit.SECONDS).range(RangeRequest.newBuilder()
+              .setKey(bytes("snap/")).setRangeEnd(bytes("snap0")).setCountOnly(true).setSerializable(true).build())
+              .getCount();
+          if (count == KEYS + 1) {
+            break;
+          }
+          Thread.sleep(200);
         }
-        Thread.sleep(200);
+      } finally {
+        to3.shutdownNow();
       }
-      assertEquals(String.valueOf(KEYS + 1), count, "member 3 caught up with every key");
-      assertEquals("v599\n", lastLine(c.etcdctl(3, "get", "snap/k0599", "--print-value-only", "--consistency=s").ok()));
+      assertEquals(KEYS + 1, count, "member 3 caught up with every key");
+      assertEquals("599" + VALUE + "\n",
+          lastLine(c.etcdctl(3, "get", "snap/k0599", "--print-value-only", "--consistency=s").ok()));
       // writes keep working through the caught-up member
       assertEquals("OK\n", c.etcdctl(3, "put", "snap/after", "2").ok());
       if (c.binary() == Binary.ETCETERA) {

@@ -177,6 +177,8 @@ public final class RatisGateway implements RaftGateway {
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, count));
     RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, Math.min(5000, count));
+    // only closed segments are purged: smaller ones than Ratis' 32 MB let snapshots free the log sooner
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, org.apache.ratis.util.SizeInBytes.valueOf("4MB"));
     // send entries as soon as they are appended (the default waits up to 10 ms to batch them)
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !s.syncLog());
