@@ -2,8 +2,10 @@ package io.etcetera.raft.ratis;
 
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -12,52 +14,58 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends this member's requests to the leader through a Ratis client. A Ratis client's ordered
- * async stream stays failed once a request exhausted its retries (as happens while there is no
- * quorum), so a client whose request failed is replaced by a fresh one for the next requests.
+ * Sends this member's requests to the leader through a Ratis client's blocking API, each request on
+ * its own with its own retries. (The async API orders all requests of a client in one sliding
+ * window: once one exhausted its retries, as while there is no quorum, those behind it stall.)
  *
- * <p>Threading: any thread; the current client is swapped atomically.
+ * <p>Threading: any thread; requests wait on the "raft-forward-N" pool, which bounds how many are
+ * in flight from this member.
  */
 final class Forwarder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
+  private static final int THREADS = 64;
 
-  private final Supplier<RaftClient> factory;
-  private final AtomicReference<RaftClient> current;
+  private final RaftClient client;
+  private final ExecutorService pool;
 
-  Forwarder(Supplier<RaftClient> factory) {
-    this.factory = factory;
-    this.current = new AtomicReference<>(factory.get());
-  }
-
-  CompletableFuture<RaftClientReply> send(Message msg) {
-    RaftClient c = current.get();
-    return watch(c, c.async().send(msg));
-  }
-
-  CompletableFuture<RaftClientReply> sendStaleRead(Message msg, RaftPeerId server) {
-    RaftClient c = current.get();
-    return watch(c, c.async().sendStaleRead(msg, 0, server));
-  }
-
-  private CompletableFuture<RaftClientReply> watch(RaftClient c, CompletableFuture<RaftClientReply> f) {
-    return f.whenComplete((reply, e) -> {
-      if (e != null && current.compareAndSet(c, factory.get())) {
-        log.info("renewing the raft client after a failed request: {}", e.toString());
-        closeQuietly(c);
-      }
+  Forwarder(RaftClient client) {
+    this.client = client;
+    AtomicInteger n = new AtomicInteger();
+    this.pool = Executors.newFixedThreadPool(THREADS, r -> {
+      Thread t = new Thread(r, "raft-forward-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
     });
   }
 
-  private static void closeQuietly(RaftClient c) {
+  CompletableFuture<RaftClientReply> send(Message msg) {
+    return CompletableFuture.supplyAsync(() -> call(() -> client.io().send(msg)), pool);
+  }
+
+  CompletableFuture<RaftClientReply> sendStaleRead(Message msg, RaftPeerId server) {
+    return CompletableFuture.supplyAsync(() -> call(() -> client.io().sendStaleRead(msg, 0, server)), pool);
+  }
+
+  private interface Call {
+    RaftClientReply run() throws IOException;
+  }
+
+  private static RaftClientReply call(Call c) {
     try {
-      c.close();
-    } catch (IOException | RuntimeException e) {
-      log.debug("closing a raft client", e);
+      return c.run();
+    } catch (IOException e) {
+      log.debug("forwarded request failed", e);
+      throw new CompletionException(e);
     }
   }
 
   @Override
   public void close() {
-    closeQuietly(current.get());
+    pool.shutdownNow();
+    try {
+      client.close();
+    } catch (IOException e) {
+      log.debug("closing the forwarding client", e);
+    }
   }
 }

@@ -147,7 +147,7 @@ public final class RatisGateway implements RaftGateway {
             (int) Math.max(5, settings.requestTimeout().toMillis() / 250), TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
         .build();
     this.client = clients.get(); // membership changes (admin calls)
-    this.forwarder = new Forwarder(clients);
+    this.forwarder = new Forwarder(clients.get());
     this.membership = new MembershipDuties(settings, table, this, division, client, removed);
     duties.scheduleWithFixedDelay(this::dutyTick, 200, 500, TimeUnit.MILLISECONDS);
     log.info("raft member {} started in group {} ({} peers)", self, groupId, division.getGroup().getPeers().size());
