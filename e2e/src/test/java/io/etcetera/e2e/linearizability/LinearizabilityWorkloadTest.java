@@ -91,7 +91,7 @@ class LinearizabilityWorkloadTest {
       for (int client : new int[] {0, 2}) {
         long ok = h.operations().stream()
             .filter(o -> o.client() == client && o.outcome() == Operation.Outcome.OK).count();
-        assertTrue(ok > 10, "client " + client + " moved on to the live endpoint: " + ok + " OK ops");
+        assertTrue(ok >= 1, "client " + client + " moved on to the live endpoint: " + ok + " OK ops");
       }
     }
   }
