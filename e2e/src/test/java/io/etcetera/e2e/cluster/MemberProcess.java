@@ -1,22 +1,16 @@
 package io.etcetera.e2e.cluster;
 
-import io.etcetera.e2e.harness.Tools;
-import java.io.File;
+import io.etcetera.e2e.harness.ProcessTree;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * One member process started with an arbitrary command line (unlike the harness's {@code Member},
@@ -57,22 +51,8 @@ final class MemberProcess {
   /** Starts the command (again); the caller has checked that its ports are free. */
   void launch() {
     if (isAlive()) throw new IllegalStateException(name + " is already running");
-    try {
-      Files.createDirectories(log.getParent());
-      Files.writeString(log, "=== e2e cluster " + Instant.now() + ": starting " + String.join(" ", command) + "\n",
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .directory(Tools.root().toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      // etcd reads ETCD_<FLAG> environment variables as flags: none may leak in from the caller
-      pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_") || k.startsWith("ETCDCTL_"));
-      process = pb.start();
-      LIVE.add(this);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + command, e);
-    }
+    process = ProcessTree.start(command, log, "e2e cluster");
+    LIVE.add(this);
   }
 
   boolean isAlive() {
@@ -117,9 +97,9 @@ final class MemberProcess {
       LIVE.remove(this);
       return;
     }
-    List<ProcessHandle> tree = tree(p);
+    List<ProcessHandle> tree = ProcessTree.of(p);
     for (ProcessHandle h : tree) h.destroyForcibly();
-    boolean gone = awaitExit(tree, EXIT_TIMEOUT);
+    boolean gone = ProcessTree.awaitExit(tree, EXIT_TIMEOUT);
     LIVE.remove(this);
     if (!gone && failIfStuck) throw new IllegalStateException(name + " did not die within " + EXIT_TIMEOUT + " after SIGKILL");
   }
@@ -131,9 +111,9 @@ final class MemberProcess {
       LIVE.remove(this);
       return;
     }
-    List<ProcessHandle> tree = tree(p);
+    List<ProcessHandle> tree = ProcessTree.of(p);
     for (ProcessHandle h : tree) h.destroy();
-    if (!awaitExit(tree, EXIT_TIMEOUT)) {
+    if (!ProcessTree.awaitExit(tree, EXIT_TIMEOUT)) {
       kill(false);
       throw new IllegalStateException(name + " did not exit within " + EXIT_TIMEOUT + " after SIGTERM; killed it"
           + "\n--- last lines of " + log + ":\n" + logTail(60));
@@ -150,33 +130,6 @@ final class MemberProcess {
     } catch (IOException | UncheckedIOException e) {
       return "(cannot read " + log + ": " + e + ")";
     }
-  }
-
-  /** The process first, then its descendants, snapshotted before any signal (orphans get reparented). */
-  private static List<ProcessHandle> tree(Process p) {
-    List<ProcessHandle> tree = new ArrayList<>();
-    tree.add(p.toHandle());
-    p.descendants().forEach(tree::add);
-    return tree;
-  }
-
-  private static boolean awaitExit(List<ProcessHandle> tree, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (ProcessHandle h : tree) {
-      try {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) return tree.stream().noneMatch(ProcessHandle::isAlive);
-        h.onExit().get(left, TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        return false;
-      } catch (ExecutionException e) {
-        // onExit never completes exceptionally
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-    return true;
   }
 
   @Override

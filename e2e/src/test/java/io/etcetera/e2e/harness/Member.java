@@ -1,14 +1,11 @@
 package io.etcetera.e2e.harness;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -200,9 +197,9 @@ public final class Member implements AutoCloseable {
       LIVE.remove(this);
       return;
     }
-    List<ProcessHandle> tree = tree(p);
+    List<ProcessHandle> tree = ProcessTree.of(p);
     for (ProcessHandle h : tree) h.destroy();
-    if (!awaitExit(tree, EXIT_TIMEOUT)) {
+    if (!ProcessTree.awaitExit(tree, EXIT_TIMEOUT)) {
       killTree(false);
       throw new IllegalStateException("member " + name + " did not exit within " + EXIT_TIMEOUT
           + " after SIGTERM; killed it" + logTail());
@@ -252,22 +249,8 @@ public final class Member implements AutoCloseable {
 
   private void launch() {
     awaitPortsFree();
-    try {
-      Files.createDirectories(dataDir.getParent());
-      Files.writeString(log, "=== e2e harness " + Instant.now() + ": starting " + String.join(" ", command) + "\n",
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .directory(Tools.root().toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      // etcd reads ETCD_<FLAG> environment variables as flags: none may leak in from the caller
-      pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_") || k.startsWith("ETCDCTL_"));
-      process = pb.start();
-      LIVE.add(this);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + command, e);
-    }
+    process = ProcessTree.start(command, log, "e2e harness");
+    LIVE.add(this);
   }
 
   private void awaitPortsFree() {
@@ -313,40 +296,13 @@ public final class Member implements AutoCloseable {
       LIVE.remove(this);
       return;
     }
-    List<ProcessHandle> tree = tree(p);
+    List<ProcessHandle> tree = ProcessTree.of(p);
     for (ProcessHandle h : tree) h.destroyForcibly();
-    boolean gone = awaitExit(tree, EXIT_TIMEOUT);
+    boolean gone = ProcessTree.awaitExit(tree, EXIT_TIMEOUT);
     LIVE.remove(this);
     if (!gone && failIfStuck) {
       throw new IllegalStateException(this + " did not die within " + EXIT_TIMEOUT + " after SIGKILL");
     }
-  }
-
-  /** The process first, then its descendants, snapshotted before any signal (orphans get reparented). */
-  private static List<ProcessHandle> tree(Process p) {
-    List<ProcessHandle> tree = new ArrayList<>();
-    tree.add(p.toHandle());
-    p.descendants().forEach(tree::add);
-    return tree;
-  }
-
-  private static boolean awaitExit(List<ProcessHandle> tree, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (ProcessHandle h : tree) {
-      try {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) return tree.stream().noneMatch(ProcessHandle::isAlive);
-        h.onExit().get(left, TimeUnit.NANOSECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
-        return false;
-      } catch (java.util.concurrent.ExecutionException e) {
-        // onExit never completes exceptionally; treat as gone
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-    return true;
   }
 
   private static String flagValue(List<String> args, String flag) {
