@@ -225,6 +225,15 @@ public final class Backend implements AutoCloseable {
     }
   }
 
+  /** Makes every write so far durable (fsync of the WAL), whatever the commits' sync option was. */
+  public void syncWal() {
+    try {
+      db.syncWal();
+    } catch (RocksDBException e) {
+      throw new BackendException("cannot sync the write-ahead log", e);
+    }
+  }
+
   /**
    * Makes everything written so far durable (memtables flushed, WAL synced), then writes a
    * consistent copy of the database to the new directory {@code target} (hard links where

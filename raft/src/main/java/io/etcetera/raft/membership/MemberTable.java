@@ -158,6 +158,26 @@ public final class MemberTable {
     });
   }
 
+  /**
+   * etcd's {@code --force-new-cluster}, before Raft starts: the table keeps only member {@code id}, as a
+   * voter (the cluster ID stays). A local rewrite of this member's own state, not a log entry: the
+   * member starts a new Raft group of one afterwards.
+   */
+  public void keepOnly(ApplyBatch batch, long id) {
+    Member self = members.get(id);
+    if (self == null) {
+      throw new IllegalStateException("member " + Long.toHexString(id) + " is not in its own member table");
+    }
+    for (long other : members.keySet()) {
+      if (other != id) {
+        store.stage(batch, store.backend().meta(), key(other), null);
+      }
+    }
+    Member voter = self.toBuilder().setIsLearner(false).build();
+    store.stage(batch, store.backend().meta(), key(id), voter.toByteArray());
+    batch.afterCommit(() -> members = Map.of(id, voter));
+  }
+
   private static Member existing(Map<Long, Member> m, long id) {
     Member old = m.get(id);
     if (old == null) {

@@ -28,9 +28,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Ratis state machine: applies each committed log entry (an {@link InternalRaftRequest}) to
- * the store through the {@link Applier}, or to the {@link MemberTable}, in one RocksDB write batch
- * that also records the entry's index and term. Entries at or below the persisted index were
+ * The Ratis state machine: applies each committed log entry (an {@link InternalRaftRequest}, or
+ * several packed into one by the {@link ProposalBatcher}) to the store through the {@link Applier},
+ * or to the {@link MemberTable}, in one RocksDB write batch that also records the entry's index
+ * and term. Entries at or below the persisted index were
  * applied before a restart (Ratis replays its log from the start) and are skipped, so an entry is
  * applied exactly once.
  *
@@ -49,6 +50,9 @@ final class EtcdStateMachine extends BaseStateMachine {
     /** An entry was applied; {@code result} is an {@link Applied} or an {@link EtcdException}. */
     void applied(InternalRaftRequest entry, Object result);
 
+    /** An entry (of any kind) was applied: the leader tells its followers the commit index. */
+    void entryApplied();
+
     /** Ratis saw a new leader (or none). */
     void leaderChanged(RaftPeerId leader);
 
@@ -62,12 +66,18 @@ final class EtcdStateMachine extends BaseStateMachine {
   private final Events events;
   private final Runnable reloaded;
   private final Snapshots snapshots = new Snapshots();
+  /** --force-new-cluster: a fresh Raft storage continues after the store's applied index. */
+  private final boolean startAfterStore;
 
   /**
    * @param reloaded reloads the other in-memory state (leases, auth, watchers) after a snapshot
    *     replaced the store's content; runs on the apply thread
+   * @param startAfterStore the Raft storage is new but the store is not ({@link ForcedNewCluster}):
+   *     the store is reported as a snapshot at its applied index, where the new log begins
    */
-  EtcdStateMachine(MvccStore store, Applier applier, MemberTable members, Events events, Runnable reloaded) {
+  EtcdStateMachine(MvccStore store, Applier applier, MemberTable members, Events events, Runnable reloaded,
+      boolean startAfterStore) {
+    this.startAfterStore = startAfterStore;
     this.store = store;
     this.applier = applier;
     this.members = members;
@@ -80,6 +90,13 @@ final class EtcdStateMachine extends BaseStateMachine {
     super.initialize(server, groupId, storage);
     getLifeCycle().startAndTransition(() -> {
       snapshots.open(storage.getStorageDir().getStateMachineDir().toPath());
+      if (startAfterStore && snapshots.latest() == null && store.appliedIndex() > 0) {
+        // term 0: the new group's first term is 1, and a log's terms never decrease
+        TermIndex at = TermIndex.valueOf(0, store.appliedIndex());
+        snapshots.take(at, dir -> store.backend().checkpoint(dir));
+        setLastAppliedTermIndex(at);
+        return;
+      }
       // a snapshot installed by Ratis just before a crash, not yet loaded into the store
       loadSnapshotIfNewer();
       if (store.appliedIndex() > 0) {
@@ -160,17 +177,12 @@ final class EtcdStateMachine extends BaseStateMachine {
       Runtime.getRuntime().halt(2);
       throw new IllegalStateException(e);
     }
-    Object result;
+    // an entry carries one request, or (packed by the ProposalBatcher) several in its batch field
+    java.util.List<InternalRaftRequest> requests = req.getBatchCount() == 0 ? java.util.List.of(req) : unpack(req, index);
+    Object[] results = new Object[requests.size()];
     try (ApplyBatch batch = new ApplyBatch()) {
-      try {
-        if (MemberTable.isMembershipEntry(req)) {
-          members.apply(batch, req);
-          result = Applied.of(io.etcetera.api.etcdserverpb.EmptyResponse.getDefaultInstance());
-        } else {
-          result = applier.apply(batch, req, index);
-        }
-      } catch (EtcdException e) {
-        result = e;
+      for (int i = 0; i < results.length; i++) {
+        results[i] = applyOne(batch, requests.get(i), index);
       }
       batch.setApplied(index, term);
       store.commit(batch);
@@ -181,8 +193,38 @@ final class EtcdStateMachine extends BaseStateMachine {
       throw e;
     }
     updateLastAppliedTermIndex(term, index);
-    events.applied(req, result);
+    events.entryApplied();
+    for (int i = 0; i < results.length; i++) {
+      events.applied(requests.get(i), results[i]);
+    }
     return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
+  /** One request of an entry: an {@link Applied}, or the {@link EtcdException} refusing it. */
+  private Object applyOne(ApplyBatch batch, InternalRaftRequest req, long index) {
+    try {
+      if (MemberTable.isMembershipEntry(req)) {
+        members.apply(batch, req);
+        return Applied.of(io.etcetera.api.etcdserverpb.EmptyResponse.getDefaultInstance());
+      }
+      return applier.apply(batch, req, index);
+    } catch (EtcdException e) {
+      return e;
+    }
+  }
+
+  private static java.util.List<InternalRaftRequest> unpack(InternalRaftRequest entry, long index) {
+    java.util.List<InternalRaftRequest> out = new java.util.ArrayList<>(entry.getBatchCount());
+    for (com.google.protobuf.ByteString b : entry.getBatchList()) {
+      try {
+        out.add(InternalRaftRequest.parseFrom(b));
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        log.error("log entry {} carries a request that is not an etcd request; the member stops", index, e);
+        Runtime.getRuntime().halt(2);
+        throw new IllegalStateException(e);
+      }
+    }
+    return out;
   }
 
   @Override
@@ -191,6 +233,7 @@ final class EtcdStateMachine extends BaseStateMachine {
     TermIndex last = getLastAppliedTermIndex();
     if (last == null || index > last.getIndex()) {
       updateLastAppliedTermIndex(term, index);
+      events.entryApplied();
     }
   }
 

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sends this member's requests to the leader through a Ratis client's blocking API, each request on
- * its own with its own retries. (The async API orders all requests of a client in one sliding
- * window: once one exhausted its retries, as while there is no quorum, those behind it stall.)
+ * its own. (The async API orders all requests of a client in one sliding window: once one
+ * exhausted its retries, as while there is no quorum, those behind it stall.)
  *
  * <p>Threading: any thread; requests wait on the "raft-forward-N" pool, which bounds how many are
  * in flight from this member.
@@ -38,12 +38,22 @@ final class Forwarder implements AutoCloseable {
     });
   }
 
-  CompletableFuture<RaftClientReply> send(Message msg) {
-    return CompletableFuture.supplyAsync(() -> call(() -> client.io().send(msg)), pool);
-  }
-
+  /** A question only {@code server} (the leader) answers. */
   CompletableFuture<RaftClientReply> sendStaleRead(Message msg, RaftPeerId server) {
     return CompletableFuture.supplyAsync(() -> call(() -> client.io().sendStaleRead(msg, 0, server)), pool);
+  }
+
+  /**
+   * An entry for the leader to append; blocks the calling thread (the forwarding batcher's, which
+   * has one entry in flight) until the leader applied it or the client's retries ran out. Retries
+   * keep their call ID, so the leader's retry cache never appends one twice.
+   */
+  CompletableFuture<RaftClientReply> send(Message msg) {
+    try {
+      return CompletableFuture.completedFuture(call(() -> client.io().send(msg)));
+    } catch (CompletionException e) {
+      return CompletableFuture.failedFuture(e.getCause());
+    }
   }
 
   private interface Call {

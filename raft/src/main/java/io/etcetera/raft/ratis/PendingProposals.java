@@ -36,6 +36,11 @@ final class PendingProposals {
     }
   }
 
+  /** Whether the proposal {@code id} still waits for its outcome. */
+  boolean isWaiting(long id) {
+    return waiting.containsKey(id);
+  }
+
   void fail(long id, Throwable error) {
     CompletableFuture<Applied> f = waiting.get(id);
     if (f != null) {

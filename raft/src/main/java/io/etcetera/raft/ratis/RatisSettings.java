@@ -18,6 +18,8 @@ import javax.net.ssl.TrustManager;
  * @param initialMembers the {@code --initial-cluster} members (ID, name, peer URLs): the founding
  *     voters of a new cluster, or the members to ask when joining an existing one
  * @param newCluster whether the initial members found a new cluster ({@code --initial-cluster-state=new})
+ * @param forceNewCluster etcd's {@code --force-new-cluster}: a member with data restarts as the only
+ *     member of its cluster, keeping its data and the cluster ID
  * @param listenHost the host the peer port binds to ({@code --listen-peer-urls})
  * @param electionMillis etcd's {@code --election-timeout}: Ratis elects within [1×, 2×) of it
  * @param requestTimeout how long a proposal or read barrier may wait (etcd: 5 s + 2 elections)
@@ -34,6 +36,7 @@ public record RatisSettings(
     long clusterId,
     List<Member> initialMembers,
     boolean newCluster,
+    boolean forceNewCluster,
     Path storageDir,
     String listenHost,
     int listenPort,

@@ -56,6 +56,7 @@ public final class RaftSettings {
         id.clusterId(),
         initial,
         cfg.initialClusterState().equals("new"),
+        cfg.forceNewCluster(),
         raftDir,
         listen.getHost(),
         listen.getPort() > 0 ? listen.getPort() : 2380,

@@ -150,7 +150,7 @@ public final class EtcdFlags {
       noEffect("experimental-compact-hash-check-time", "1m0s"),
       // unsafe
       usedBool("unsafe-no-fsync"),
-      notYetBool("force-new-cluster", RAFT));
+      usedBool("force-new-cluster"));
 
   private EtcdFlags() {}
 
