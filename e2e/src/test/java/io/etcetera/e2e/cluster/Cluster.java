@@ -368,6 +368,18 @@ public final class Cluster implements AutoCloseable {
     for (int i : indexes) awaitReady(member(i));
   }
 
+  /**
+   * Starts member {@code i} once with {@code extraFlags} after its usual command line (such as
+   * {@code --force-new-cluster}), stopping it first if it runs, and waits until it is ready; later
+   * restarts use the usual command line.
+   */
+  public void restartWith(int i, String... extraFlags) {
+    if (member(i).isRunning()) stop(i);
+    requirePortsFree(member(i));
+    member(i).process().launch(List.of(extraFlags));
+    awaitReady(member(i));
+  }
+
   /** Starts members that are not running (e.g. added by {@link #memberAdd}); same as {@link #restart}. */
   public void start(int... indexes) {
     restart(indexes);

@@ -128,6 +128,30 @@ class ClusterMembershipTest {
     }
   }
 
+  /**
+   * {@code member update} replaces a member's peer URLs in the member table (here it adds a second
+   * one; the member keeps its first); the ID stays, and the cluster keeps serving through it,
+   * also after a restart.
+   */
+  @Test
+  void memberUpdateReplacesThePeerUrlsAndKeepsTheId(TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, false)) {
+      String id3 = c.member(3).id();
+      List<String> urls = List.of(c.member(3).peerUrl(), "http://" + c.member(3).host() + ":12380");
+      Etcdctl.Result r = c.etcdctl(1, "member", "update", id3, "--peer-urls=" + String.join(",", urls));
+      assertTrue(r.ok().startsWith("Member " + id3 + " updated in cluster "), r.describe());
+      JsonNode m = byName(c.etcdctlAll("member", "list", "-w", "json").json().get("members"), "etcd3");
+      assertEquals(id3, Cluster.hexId(m.get("ID")));
+      assertEquals(urls, texts(m.get("peerURLs")));
+      assertEquals("OK\n", c.etcdctl(3, "put", "update/k", "v").ok());
+      c.restart(3);
+      assertEquals(id3, Cluster.hexId(c.status(3).get("header").get("member_id")));
+      assertEquals(List.of("update/k", "v"), c.etcdctl(3, "get", "update/k").lines());
+      m = byName(c.etcdctl(3, "member", "list", "-w", "json").json().get("members"), "etcd3");
+      assertEquals(urls, texts(m.get("peerURLs")));
+    }
+  }
+
   /** {@code move-leader <follower id>} through the leader's endpoint hands leadership to that follower. */
   @Test
   void moveLeaderThroughTheLeaderTransfersLeadershipToTheTarget(TestInfo info) {

@@ -26,8 +26,12 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ClusterSnapshotTest {
-  private static final int KEYS = 600;
-  /** 600 values of 8 KiB: more than one 4 MB log segment, so the leader can purge a closed one. */
+  private static final int KEYS = 800;
+  /**
+   * 800 values of 8 KiB, one log entry each: the first 4 MB log segment closes after about 512 of
+   * them, and the snapshot at entry 799 less the 100 entries kept after it covers that segment, so
+   * the leader purges it.
+   */
   private static final String VALUE = "x".repeat(8 * 1024);
 
   @Test
@@ -68,8 +72,8 @@ class ClusterSnapshotTest {
         to3.shutdownNow();
       }
       assertEquals(KEYS + 1, count, "member 3 caught up with every key");
-      assertEquals("599" + VALUE + "\n",
-          lastLine(c.etcdctl(3, "get", "snap/k0599", "--print-value-only", "--consistency=s").ok()));
+      assertEquals((KEYS - 1) + VALUE + "\n", lastLine(c.etcdctl(3, "get", String.format("snap/k%04d", KEYS - 1),
+          "--print-value-only", "--consistency=s").ok()));
       // writes keep working through the caught-up member
       assertEquals("OK\n", c.etcdctl(3, "put", "snap/after", "2").ok());
       if (c.binary() == Binary.ETCETERA) {

@@ -50,8 +50,15 @@ final class MemberProcess {
 
   /** Starts the command (again); the caller has checked that its ports are free. */
   void launch() {
+    launch(List.of());
+  }
+
+  /** Starts the command with {@code extraFlags} appended, this once. */
+  void launch(List<String> extraFlags) {
     if (isAlive()) throw new IllegalStateException(name + " is already running");
-    process = ProcessTree.start(command, log, "e2e cluster");
+    List<String> c = new java.util.ArrayList<>(command);
+    c.addAll(extraFlags);
+    process = ProcessTree.start(c, log, "e2e cluster");
     LIVE.add(this);
   }
 
