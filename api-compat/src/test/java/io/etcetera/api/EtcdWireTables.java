@@ -299,6 +299,8 @@ final class EtcdWireTables {
             {"etcdserverpb.InternalRaftRequest", "member_update", "2003", "etcdserverpb.MemberUpdateRequest", "optional", ""},
             {"etcdserverpb.InternalRaftRequest", "member_promote", "2004", "etcdserverpb.MemberPromoteRequest", "optional", ""},
             {"etcdserverpb.InternalRaftRequest", "member_publish", "2005", "etcdserverpb.Member", "optional", ""},
+            // Etcetera's own log entries: requests proposed together, packed into one entry
+            {"etcdserverpb.InternalRaftRequest", "batch", "2010", "bytes", "repeated", ""},
             {"etcdserverpb.ClusterBootstrap", "cluster_id", "1", "uint64", "optional", ""},
             {"etcdserverpb.ClusterBootstrap", "members", "2", "etcdserverpb.Member", "repeated", ""},
     };

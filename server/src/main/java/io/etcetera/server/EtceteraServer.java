@@ -11,6 +11,7 @@ import io.etcetera.mvcc.kv.KeyLeases;
 import io.etcetera.mvcc.lease.Lessor;
 import io.etcetera.mvcc.lease.Ticker;
 import io.etcetera.mvcc.watch.WatchHub;
+import io.etcetera.server.grpc.LeaderLossMonitor;
 import io.etcetera.server.grpc.LeaseService;
 import io.etcetera.server.grpc.WatchService;
 import io.etcetera.server.lease.LeaseExpiry;
@@ -154,15 +155,16 @@ public final class EtceteraServer implements AutoCloseable {
     ExecutorService reads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), daemon("kv-read"));
     ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(daemon("watch-progress"));
     long progressMillis = Math.max(100, cfg.watchProgressNotifyInterval().toMillis());
+    LeaderLossMonitor leaderLoss = new LeaderLossMonitor(raft, cfg.electionTimeoutMillis());
 
     List<io.grpc.ServerServiceDefinition> services = List.of(
         new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads).bindService(),
-        new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator).bindService(),
+        new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
         new LeaseService(lessor, proposer, headers, raft, leaseQueries).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
-    List<AutoCloseable> components = List.of(expiry, () -> progress.shutdownNow(), hub, () -> watchSend.shutdownNow(),
+    List<AutoCloseable> components = List.of(expiry, () -> progress.shutdownNow(), leaderLoss, hub, () -> watchSend.shutdownNow(),
         () -> hashing.shutdownNow(), () -> reads.shutdownNow(), raft, store, backend);
     List<Server> servers;
     try {

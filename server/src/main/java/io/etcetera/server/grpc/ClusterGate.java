@@ -14,10 +14,13 @@ import io.grpc.ServerInterceptor;
  * serves only Status and serializable Range ("rpc not supported for learner"; KvService checks the
  * serializable flag), and a call carrying the metadata {@code hasleader: true} (etcd clients'
  * WithRequireLeader, used by kube-apiserver's watches) fails with "no leader" when the member
- * knows no leader. Stateless.
+ * knows no leader (and is marked, so that a watch stream can end once the leader is lost, see
+ * {@link LeaderLossMonitor}). Stateless.
  */
 public final class ClusterGate implements ServerInterceptor {
   private static final Metadata.Key<String> REQUIRE_LEADER = Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
+  /** Set for calls that carry {@code hasleader: true}: their streams end when the leader is lost. */
+  static final io.grpc.Context.Key<Boolean> REQUIRES_LEADER = io.grpc.Context.key("etcetera-requires-leader");
 
   private final RaftGateway raft;
 
@@ -33,9 +36,12 @@ public final class ClusterGate implements ServerInterceptor {
       call.close(EtcdError.NOT_SUPPORTED_FOR_LEARNER.exception().toStatusException().getStatus(), new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    if ("true".equals(headers.get(REQUIRE_LEADER)) && raft.leaderId() == 0) {
-      call.close(EtcdError.NO_LEADER.exception().toStatusException().getStatus(), new Metadata());
-      return new ServerCall.Listener<>() {};
+    if ("true".equals(headers.get(REQUIRE_LEADER))) {
+      if (raft.leaderId() == 0) {
+        call.close(EtcdError.NO_LEADER.exception().toStatusException().getStatus(), new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
+      return io.grpc.Contexts.interceptCall(io.grpc.Context.current().withValue(REQUIRES_LEADER, true), call, headers, next);
     }
     return next.startCall(call, headers);
   }

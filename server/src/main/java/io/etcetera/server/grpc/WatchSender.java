@@ -36,6 +36,7 @@ final class WatchSender {
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile WatchStream stream;
   private volatile boolean closed;
+  private volatile Throwable ending;
 
   WatchSender(ServerCallStreamObserver<WatchResponse> call, MvccStore store, HeaderFiller headers,
       long maxResponseBytes, Executor executor) {
@@ -54,6 +55,12 @@ final class WatchSender {
     closed = true;
   }
 
+  /** Ends the call with {@code error} from the sending thread (after a drain under way). */
+  void end(Throwable error) {
+    ending = error;
+    schedule();
+  }
+
   void schedule() {
     if (scheduled.compareAndSet(false, true)) {
       executor.execute(this::drain);
@@ -61,6 +68,19 @@ final class WatchSender {
   }
 
   private void drain() {
+    Throwable error = ending;
+    if (error != null) {
+      if (!closed) {
+        closed = true;
+        try {
+          call.onError(error);
+        } catch (RuntimeException ignored) {
+          // already cancelled
+        }
+      }
+      scheduled.set(false);
+      return;
+    }
     try {
       WatchStream s = stream;
       while (s != null && !closed && call.isReady()) {
@@ -77,7 +97,7 @@ final class WatchSender {
       scheduled.set(false);
     }
     WatchStream s = stream;
-    if (s != null && !closed && call.isReady() && !s.isEmpty()) {
+    if ((s != null && !closed && call.isReady() && !s.isEmpty()) || (ending != null && !closed)) {
       schedule();
     }
   }

@@ -28,10 +28,12 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
   private final Executor sendExecutor;
 
   private final io.etcetera.server.auth.Authenticator authenticator;
+  private final LeaderLossMonitor leaderLoss;
 
   public WatchService(WatchHub hub, MvccStore store, HeaderFiller headers, long maxResponseBytes, Executor sendExecutor,
-      io.etcetera.server.auth.Authenticator authenticator) {
+      io.etcetera.server.auth.Authenticator authenticator, LeaderLossMonitor leaderLoss) {
     this.authenticator = authenticator;
+    this.leaderLoss = leaderLoss;
     this.hub = hub;
     this.store = store;
     this.headers = headers;
@@ -46,7 +48,15 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     WatchStream stream = hub.newStream(sender::schedule);
     sender.attach(stream);
     call.setOnReadyHandler(sender::schedule);
+    // a stream that requires a leader (etcd's WithRequireLeader) ends when this member lost it
+    Runnable leave = Boolean.TRUE.equals(ClusterGate.REQUIRES_LEADER.get())
+        ? leaderLoss.register(() -> {
+          hub.close(stream);
+          sender.end(io.etcetera.api.errors.EtcdError.NO_LEADER.exception().toStatusException());
+        })
+        : () -> { };
     call.setOnCancelHandler(() -> {
+      leave.run();
       sender.close();
       hub.close(stream);
     });
@@ -63,6 +73,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
       @Override
       public void onError(Throwable t) {
+        leave.run();
         sender.close();
         hub.close(stream);
       }
@@ -70,6 +81,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
       @Override
       public void onCompleted() {
         // the client closed its side: etcd ends the stream
+        leave.run();
         sender.close();
         hub.close(stream);
         try {
