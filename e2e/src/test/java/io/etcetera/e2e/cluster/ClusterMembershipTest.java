@@ -152,6 +152,22 @@ class ClusterMembershipTest {
     }
   }
 
+  /**
+   * etcd's strict reconfiguration check: while a voter that was added has not started (it is not
+   * connected), adding another member, voter or learner, is refused as an unhealthy cluster.
+   */
+  @Test
+  void addingAMemberWhileAnAddedVoterHasNotStartedIsRefusedAsUnhealthy(TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, false)) {
+      c.memberAdd(false); // etcd4, never started
+      String url5 = c.scheme() + "://127.0.1.5:2380";
+      c.etcdctl(1, "member", "add", "etcd5", "--peer-urls=" + url5).fails(Cluster.RECONFIG_TOO_EARLY);
+      c.etcdctl(2, "member", "add", "etcd5", "--peer-urls=" + url5).fails(Cluster.RECONFIG_TOO_EARLY);
+      c.etcdctl(1, "member", "add", "etcd5", "--learner", "--peer-urls=" + url5).fails(Cluster.RECONFIG_TOO_EARLY);
+      assertEquals(4, c.etcdctl(1, "member", "list", "-w", "json").json().get("members").size());
+    }
+  }
+
   /** {@code move-leader <follower id>} through the leader's endpoint hands leadership to that follower. */
   @Test
   void moveLeaderThroughTheLeaderTransfersLeadershipToTheTarget(TestInfo info) {

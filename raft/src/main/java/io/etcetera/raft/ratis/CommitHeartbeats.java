@@ -95,6 +95,17 @@ final class CommitHeartbeats implements AutoCloseable {
     }
   }
 
+  /** The followers this member's running appenders replicate to (none unless it leads). */
+  List<FollowerInfo> followers() {
+    List<FollowerInfo> out = new java.util.ArrayList<>();
+    for (LogAppender a : appenders) {
+      if (a.isRunning()) {
+        out.add(a.getFollower());
+      }
+    }
+    return out;
+  }
+
   static CommitHeartbeats of(Parameters params) {
     return params.get(PARAMETER, CommitHeartbeats.class);
   }

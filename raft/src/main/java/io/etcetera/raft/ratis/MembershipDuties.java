@@ -57,10 +57,17 @@ final class MembershipDuties {
   final CompletableFuture<Void> published = new CompletableFuture<>();
   /** Whether the table ever listed this member (raft-duties thread only). */
   private boolean listed;
+  /** etcd's HealthInterval: a voter must have been connected this long before a voter is added. */
+  private static final long CONNECTED_MILLIS = 5000;
+  private final java.util.function.Supplier<List<org.apache.ratis.server.leader.FollowerInfo>> followers;
+  /** Leader: since when (ms) each follower has answered without a gap of an election timeout. */
+  private final java.util.Map<Long, Long> connectedSince = new java.util.concurrent.ConcurrentHashMap<>();
 
   MembershipDuties(RatisSettings settings, MemberTable table, RatisGateway gateway, RaftServer.Division division,
-      RaftClient client, Runnable removed) {
+      RaftClient client, Runnable removed,
+      java.util.function.Supplier<List<org.apache.ratis.server.leader.FollowerInfo>> followers) {
     this.removed = removed;
+    this.followers = followers;
     this.settings = settings;
     this.table = table;
     this.gateway = gateway;
@@ -70,6 +77,7 @@ final class MembershipDuties {
 
   void tick() {
     var info = division.getInfo();
+    trackConnections(info.isLeader());
     if (info.isLeader() && info.isLeaderReady()) {
       if (table.isEmpty()) {
         if (settings.newCluster()) {
@@ -157,10 +165,78 @@ final class MembershipDuties {
     return s;
   }
 
-  CompletableFuture<Member> add(List<String> peerUrls, boolean learner) {
+  /** The member {@code member add} creates (its ID derived from its peer URLs and the token). */
+  Member newMember(List<String> peerUrls, boolean learner) {
     long id = MemberIds.memberId(peerUrls, settings.groupKey());
-    Member m = Member.newBuilder().setID(id).addAllPeerURLs(peerUrls).setIsLearner(learner).build();
+    return Member.newBuilder().setID(id).addAllPeerURLs(peerUrls).setIsLearner(learner).build();
+  }
+
+  /** Leader only: adds a member once {@link #checkAdd} allows it. */
+  CompletableFuture<Member> add(List<String> peerUrls, boolean learner) {
+    return checkAdd(learner).thenCompose(ok -> propose(newMember(peerUrls, learner)));
+  }
+
+  /** Proposes the addition of {@code m}; completes once this member applied it. */
+  CompletableFuture<Member> propose(Member m) {
     return gateway.proposeInternal(InternalRaftRequest.newBuilder().setMemberAdd(m)).thenApply(a -> m);
+  }
+
+  /**
+   * Leader only: etcd's strict reconfiguration check before a member add. For a voter, enough
+   * voters must have started that the larger cluster still has a quorum of them; for any member,
+   * every voter must have been connected for 5 s (else "unhealthy cluster", as etcd answers right
+   * after a start or while a voter is down or was added but not started).
+   */
+  CompletableFuture<Void> checkAdd(boolean learner) {
+    if (!division.getInfo().isLeader()) {
+      return CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    }
+    if (!learner) {
+      int members = 1;
+      int started = 0;
+      for (Member x : table.members()) {
+        if (!x.getIsLearner()) {
+          members++;
+          if (isStarted(x)) {
+            started++;
+          }
+        }
+      }
+      boolean restoring = started == 1 && members == 2; // etcd: growing a restored one-member cluster
+      if (!restoring && started < members / 2 + 1) {
+        return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_ENOUGH_STARTED.exception());
+      }
+    }
+    long now = System.currentTimeMillis();
+    for (Member x : table.members()) {
+      if (x.getIsLearner() || x.getID() == settings.memberId()) {
+        continue;
+      }
+      Long since = connectedSince.get(x.getID());
+      if (since == null || now - since < CONNECTED_MILLIS) {
+        return CompletableFuture.failedFuture(EtcdError.UNHEALTHY.exception());
+      }
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** raft-duties: which followers have answered the leader recently, and since when without a gap. */
+  private void trackConnections(boolean leader) {
+    if (!leader) {
+      connectedSince.clear();
+      return;
+    }
+    long now = System.currentTimeMillis();
+    Set<Long> answering = new HashSet<>();
+    for (org.apache.ratis.server.leader.FollowerInfo f : followers.get()) {
+      if (f.getLastRpcResponseTime().elapsedTimeMs() < settings.electionMillis()) {
+        answering.add(RaftPeers.memberId(f.getId()));
+      }
+    }
+    connectedSince.keySet().retainAll(answering);
+    for (long id : answering) {
+      connectedSince.putIfAbsent(id, now);
+    }
   }
 
   CompletableFuture<Void> remove(long id) {

@@ -61,6 +61,8 @@ public final class RatisGateway implements RaftGateway {
   private static final Logger log = LoggerFactory.getLogger(RatisGateway.class);
   private static final byte QUERY_APP = 1;
   private static final byte QUERY_PROMOTE = 2;
+  /** May a member be added? Answered by the leader (etcd's strict reconfiguration check). */
+  private static final byte QUERY_ADD = 3;
   private static final byte ANSWER_OK = 0;
   private static final byte ANSWER_ERROR = 1;
   /**
@@ -165,7 +167,7 @@ public final class RatisGateway implements RaftGateway {
         .build();
     this.client = clients.get(); // membership changes (admin calls), entries resent to a new leader
     this.forwarder = new Forwarder(clients.get());
-    this.membership = new MembershipDuties(settings, table, this, division, client, removed);
+    this.membership = new MembershipDuties(settings, table, this, division, client, removed, heartbeats::followers);
     duties.scheduleWithFixedDelay(this::dutyTick, 200, 500, TimeUnit.MILLISECONDS);
     log.info("raft member {} started in group {} ({} peers)", self, groupId, division.getGroup().getPeers().size());
   }
@@ -505,7 +507,13 @@ public final class RatisGateway implements RaftGateway {
 
   @Override
   public CompletableFuture<Member> addMember(List<String> peerUrls, boolean learner) {
-    return membership.add(peerUrls, learner);
+    if (division.getInfo().isLeader()) {
+      return membership.add(peerUrls, learner);
+    }
+    // the leader knows which members are connected: it checks, then this member proposes (so that
+    // the answer, with the member list, comes once this member applied the addition)
+    ByteBuffer b = ByteBuffer.allocate(2).put(QUERY_ADD).put((byte) (learner ? 1 : 0));
+    return sendToLeader(b.array()).thenCompose(r -> membership.propose(membership.newMember(peerUrls, learner)));
   }
 
   @Override
@@ -587,6 +595,8 @@ public final class RatisGateway implements RaftGateway {
       answer = CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
     } else if (!division.getInfo().isLeader()) {
       answer = CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
+    } else if (req[0] == QUERY_ADD && req.length == 2) {
+      answer = membership.checkAdd(req[1] == 1).thenApply(ok -> new byte[0]);
     } else if (req[0] == QUERY_PROMOTE) {
       answer = membership.promote(ByteBuffer.wrap(req, 1, 8).getLong()).thenApply(v -> new byte[0]);
     } else {
