@@ -19,8 +19,8 @@ import org.apache.ratis.server.leader.LogAppender;
  * appenders for a heartbeat once it applied an entry: an empty append that carries the commit
  * index and costs the follower no disk write. A follower takes a commit index only up to what it
  * has flushed, so a heartbeat can arrive too early for a follower still writing the entry; the
- * leader then looks again after 1, 2, 4, ... 32 ms and sends another heartbeat to any follower
- * that acknowledged more than it knows committed. Followers apply promptly, so a write forwarded by
+ * leader then looks again every millisecond (up to 40 times, until the next entry is applied) and
+ * sends another heartbeat to any follower that acknowledged more than it knows committed. Followers apply promptly, so a write forwarded by
  * a follower is answered (by the follower's own apply) without waiting for the next heartbeat tick.
  *
  * <p>Ratis creates log appenders through its RPC factory; {@link TrackingGrpcFactory} registers
@@ -32,7 +32,8 @@ import org.apache.ratis.server.leader.LogAppender;
  */
 final class CommitHeartbeats implements AutoCloseable {
   static final String PARAMETER = "etcetera.commitHeartbeats";
-  private static final int LOOKS = 6;
+  /** Follow-up looks, one a millisecond, while a follower has flushed more than it knows committed. */
+  private static final int LOOKS = 40;
 
   private final List<LogAppender> appenders = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -41,6 +42,8 @@ final class CommitHeartbeats implements AutoCloseable {
     return t;
   });
   private final AtomicBoolean looking = new AtomicBoolean();
+  /** Counts {@link #trigger} calls: a look that sees a newer trigger leaves the looking to it. */
+  private final java.util.concurrent.atomic.AtomicLong triggers = new java.util.concurrent.atomic.AtomicLong();
   private volatile LongSupplier commitIndex = () -> 0;
 
   /** Where the leader's commit index is read (the division exists only after the server started). */
@@ -54,6 +57,7 @@ final class CommitHeartbeats implements AutoCloseable {
 
   /** Apply thread: asks every running appender for a heartbeat now; forgets stopped ones. */
   void trigger() {
+    triggers.incrementAndGet();
     boolean any = false;
     for (LogAppender a : appenders) {
       if (a.isRunning()) {
@@ -64,19 +68,25 @@ final class CommitHeartbeats implements AutoCloseable {
       }
     }
     if (any && looking.compareAndSet(false, true)) {
-      schedule(0);
+      schedule(0, triggers.get());
     }
   }
 
-  private void schedule(int look) {
+  private void schedule(int look, long seen) {
     try {
-      timer.schedule(() -> look(look), 1L << look, TimeUnit.MILLISECONDS);
+      timer.schedule(() -> look(look, seen), 1, TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.RejectedExecutionException closed) {
       looking.set(false);
     }
   }
 
-  private void look(int look) {
+  private void look(int look, long seen) {
+    long now = triggers.get();
+    if (now != seen) {
+      // a newer entry was applied and its heartbeats went out: look after that one instead
+      schedule(0, now);
+      return;
+    }
     long commit = commitIndex.getAsLong();
     boolean behind = false;
     for (LogAppender a : appenders) {
@@ -89,7 +99,7 @@ final class CommitHeartbeats implements AutoCloseable {
       }
     }
     if (behind && look + 1 < LOOKS) {
-      schedule(look + 1);
+      schedule(look + 1, seen);
     } else {
       looking.set(false);
     }

@@ -26,10 +26,16 @@ final class Forwarder implements AutoCloseable {
   private static final int THREADS = 64;
 
   private final RaftClient client;
+  private final RaftClient once;
   private final ExecutorService pool;
 
-  Forwarder(RaftClient client) {
+  /**
+   * @param client retries (leader queries)
+   * @param once never retries (proposals: a retried one could be proposed twice)
+   */
+  Forwarder(RaftClient client, RaftClient once) {
     this.client = client;
+    this.once = once;
     AtomicInteger n = new AtomicInteger();
     this.pool = Executors.newFixedThreadPool(THREADS, r -> {
       Thread t = new Thread(r, "raft-forward-" + n.incrementAndGet());
@@ -44,13 +50,12 @@ final class Forwarder implements AutoCloseable {
   }
 
   /**
-   * An entry for the leader to append; blocks the calling thread (the forwarding batcher's, which
-   * has one entry in flight) until the leader applied it or the client's retries ran out. Retries
-   * keep their call ID, so the leader's retry cache never appends one twice.
+   * A fragment of proposals for {@code leader}'s next entry, sent once; blocks the calling thread
+   * (the forwarding batcher's, which has one fragment in flight) until the leader answers.
    */
-  CompletableFuture<RaftClientReply> send(Message msg) {
+  CompletableFuture<RaftClientReply> propose(Message msg, RaftPeerId leader) {
     try {
-      return CompletableFuture.completedFuture(call(() -> client.io().send(msg)));
+      return CompletableFuture.completedFuture(call(() -> once.io().sendStaleRead(msg, 0, leader)));
     } catch (CompletionException e) {
       return CompletableFuture.failedFuture(e.getCause());
     }
@@ -72,10 +77,12 @@ final class Forwarder implements AutoCloseable {
   @Override
   public void close() {
     pool.shutdownNow();
-    try {
-      client.close();
-    } catch (IOException e) {
-      log.debug("closing the forwarding client", e);
+    for (RaftClient c : new RaftClient[] {client, once}) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        log.debug("closing a forwarding client", e);
+      }
     }
   }
 }
