@@ -160,7 +160,7 @@ public final class EtceteraServer implements AutoCloseable {
     List<io.grpc.ServerServiceDefinition> services = List.of(
         new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads).bindService(),
         new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
-        new LeaseService(lessor, proposer, headers, raft, leaseQueries).bindService(),
+        new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());

@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.etcd.jetcd.api.LeaseGrantRequest;
+import io.etcd.jetcd.api.LeaseGrpc;
+import io.etcd.jetcd.api.LeaseKeepAliveRequest;
+import io.etcd.jetcd.api.LeaseKeepAliveResponse;
 import io.etcd.jetcd.api.WatchCreateRequest;
 import io.etcd.jetcd.api.WatchGrpc;
 import io.etcd.jetcd.api.WatchRequest;
@@ -24,9 +28,9 @@ import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A watch opened with {@code hasleader: true} (etcd clients' WithRequireLeader, as kube-apiserver
- * opens its watches) ends with "etcdserver: no leader" once its member lost the leader, so that the
- * client moves to a member that has one; a watch without it stays open. Pinned against etcd 3.4.
+ * Streams opened with {@code hasleader: true} (etcd clients' WithRequireLeader, as kube-apiserver
+ * opens its watches) end with "etcdserver: no leader" once their member lost the leader, so that
+ * the client moves to a member that has one; streams without it stay open. Pinned against etcd 3.4.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class ClusterRequireLeaderTest {
@@ -52,6 +56,50 @@ class ClusterRequireLeaderTest {
         assertEquals(Status.Code.UNAVAILABLE, s.getCode(), end.toString());
         assertEquals("etcdserver: no leader", s.getDescription());
         assertTrue(!plain.ended.isDone(), "a watch without the metadata stays open");
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void aKeepAliveStreamRequiringALeaderEndsWithNoLeaderWhenItsMemberLosesTheLeader(TestInfo info) throws Exception {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, false)) {
+      ManagedChannel ch = NettyChannelBuilder.forTarget(c.member(3).host() + ":" + Cluster.CLIENT_PORT).usePlaintext().build();
+      try {
+        long id = LeaseGrpc.newBlockingStub(ch).leaseGrant(LeaseGrantRequest.newBuilder().setTTL(60).build()).getID();
+        Metadata md = new Metadata();
+        md.put(Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER), "true");
+        BlockingQueue<LeaseKeepAliveResponse> responses = new LinkedBlockingQueue<>();
+        CompletableFuture<Throwable> ended = new CompletableFuture<>();
+        StreamObserver<LeaseKeepAliveRequest> requests = LeaseGrpc.newStub(ch)
+            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
+            .leaseKeepAlive(new StreamObserver<>() {
+              @Override
+              public void onNext(LeaseKeepAliveResponse r) {
+                responses.add(r);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                ended.complete(t);
+              }
+
+              @Override
+              public void onCompleted() {
+                ended.complete(new IllegalStateException("completed without an error"));
+              }
+            });
+        requests.onNext(LeaseKeepAliveRequest.newBuilder().setID(id).build());
+        assertEquals(60, responses.poll(30, TimeUnit.SECONDS).getTTL());
+
+        c.stop(1);
+        c.stop(2);
+
+        Throwable end = ended.get(60, TimeUnit.SECONDS);
+        Status s = Status.fromThrowable(end);
+        assertEquals(Status.Code.UNAVAILABLE, s.getCode(), end.toString());
+        assertEquals("etcdserver: no leader", s.getDescription());
       } finally {
         ch.shutdownNow();
       }

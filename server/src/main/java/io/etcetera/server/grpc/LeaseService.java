@@ -35,10 +35,12 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   private final io.etcetera.raft.RaftGateway raft;
   private final io.etcetera.server.lease.LeaseLeaderQueries leaderQueries;
+  private final LeaderLossMonitor leaderLoss;
 
   public LeaseService(Lessor lessor, Proposer proposer, HeaderFiller headers, io.etcetera.raft.RaftGateway raft,
-      io.etcetera.server.lease.LeaseLeaderQueries leaderQueries) {
+      io.etcetera.server.lease.LeaseLeaderQueries leaderQueries, LeaderLossMonitor leaderLoss) {
     this.raft = raft;
+    this.leaderLoss = leaderLoss;
     this.leaderQueries = leaderQueries;
     this.lessor = lessor;
     this.proposer = proposer;
@@ -75,6 +77,17 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(StreamObserver<LeaseKeepAliveResponse> out) {
+    // a stream that requires a leader (etcd's WithRequireLeader) ends when this member lost it
+    Runnable leave = Boolean.TRUE.equals(ClusterGate.REQUIRES_LEADER.get())
+        ? leaderLoss.register(() -> {
+          synchronized (out) {
+            Replies.fail(out, io.etcetera.api.errors.EtcdError.NO_LEADER.exception());
+          }
+        })
+        : () -> { };
+    if (out instanceof io.grpc.stub.ServerCallStreamObserver<LeaseKeepAliveResponse> call) {
+      call.setOnCancelHandler(leave);
+    }
     return new StreamObserver<>() {
       private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
 
@@ -111,11 +124,12 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
       @Override
       public void onError(Throwable t) {
-        // the client went away
+        leave.run(); // the client went away
       }
 
       @Override
       public void onCompleted() {
+        leave.run();
         synchronized (this) {
           tail = tail.whenComplete((v, t) -> {
             synchronized (out) {
