@@ -51,10 +51,7 @@ class ClusterRequireLeaderTest {
         c.stop(1);
         c.stop(2);
 
-        Throwable end = requiring.ended.get(60, TimeUnit.SECONDS);
-        Status s = Status.fromThrowable(end);
-        assertEquals(Status.Code.UNAVAILABLE, s.getCode(), end.toString());
-        assertEquals("etcdserver: no leader", s.getDescription());
+        requiring.assertEndsWithNoLeader();
         assertTrue(!plain.ended.isDone(), "a watch without the metadata stays open");
       } finally {
         ch.shutdownNow();
@@ -70,65 +67,57 @@ class ClusterRequireLeaderTest {
         long id = LeaseGrpc.newBlockingStub(ch).leaseGrant(LeaseGrantRequest.newBuilder().setTTL(60).build()).getID();
         Metadata md = new Metadata();
         md.put(Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER), "true");
-        BlockingQueue<LeaseKeepAliveResponse> responses = new LinkedBlockingQueue<>();
-        CompletableFuture<Throwable> ended = new CompletableFuture<>();
+        Recorder<LeaseKeepAliveResponse> stream = new Recorder<>();
         StreamObserver<LeaseKeepAliveRequest> requests = LeaseGrpc.newStub(ch)
             .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
-            .leaseKeepAlive(new StreamObserver<>() {
-              @Override
-              public void onNext(LeaseKeepAliveResponse r) {
-                responses.add(r);
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                ended.complete(t);
-              }
-
-              @Override
-              public void onCompleted() {
-                ended.complete(new IllegalStateException("completed without an error"));
-              }
-            });
+            .leaseKeepAlive(stream);
         requests.onNext(LeaseKeepAliveRequest.newBuilder().setID(id).build());
-        assertEquals(60, responses.poll(30, TimeUnit.SECONDS).getTTL());
+        assertEquals(60, stream.responses.poll(30, TimeUnit.SECONDS).getTTL());
 
         c.stop(1);
         c.stop(2);
 
-        Throwable end = ended.get(60, TimeUnit.SECONDS);
-        Status s = Status.fromThrowable(end);
-        assertEquals(Status.Code.UNAVAILABLE, s.getCode(), end.toString());
-        assertEquals("etcdserver: no leader", s.getDescription());
+        stream.assertEndsWithNoLeader();
       } finally {
         ch.shutdownNow();
       }
     }
   }
 
-  /** One watch stream on "rl/" and what it received. */
-  private static final class Stream {
-    final BlockingQueue<WatchResponse> responses = new LinkedBlockingQueue<>();
+  /** Records what a stream received and how it ended. */
+  private static class Recorder<T> implements StreamObserver<T> {
+    final BlockingQueue<T> responses = new LinkedBlockingQueue<>();
     final CompletableFuture<Throwable> ended = new CompletableFuture<>();
 
+    @Override
+    public void onNext(T r) {
+      responses.add(r);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ended.complete(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.complete(new IllegalStateException("completed without an error"));
+    }
+
+    /** Within a minute the stream ends with etcd's Unavailable "etcdserver: no leader". */
+    void assertEndsWithNoLeader() throws Exception {
+      Throwable end = ended.get(60, TimeUnit.SECONDS);
+      Status s = Status.fromThrowable(end);
+      assertEquals(Status.Code.UNAVAILABLE, s.getCode(), end.toString());
+      assertEquals("etcdserver: no leader", s.getDescription());
+    }
+  }
+
+  /** One watch stream on "rl/": what it received and how it ended. */
+  private static final class Stream extends Recorder<WatchResponse> {
     static Stream open(WatchGrpc.WatchStub stub) {
       Stream s = new Stream();
-      StreamObserver<WatchRequest> requests = stub.watch(new StreamObserver<>() {
-        @Override
-        public void onNext(WatchResponse r) {
-          s.responses.add(r);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-          s.ended.complete(t);
-        }
-
-        @Override
-        public void onCompleted() {
-          s.ended.complete(new IllegalStateException("completed without an error"));
-        }
-      });
+      StreamObserver<WatchRequest> requests = stub.watch(s);
       assertNotNull(requests);
       requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
           .setKey(com.google.protobuf.ByteString.copyFromUtf8("rl/"))
