@@ -53,6 +53,18 @@ class ProposalBatcherTest {
     return out;
   }
 
+  /**
+   * Outcomes reach the proposals on whichever thread completes the entry, or on the batcher's
+   * thread if the entry completed before the batcher attached to it: wait for them.
+   */
+  private static void awaitSize(List<Throwable> outcomes, int size) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (outcomes.size() < size && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertEquals(size, outcomes.size());
+  }
+
   private Sent next() throws InterruptedException {
     Sent s = sent.poll(5, TimeUnit.SECONDS);
     assertTrue(s != null, "an entry was sent");
@@ -67,7 +79,7 @@ class ProposalBatcherTest {
 
   @Test
   void proposalsArrivingWhileAnEntryIsInFlightLeaveTogetherInOrder() throws Exception {
-    List<Throwable> outcomes = new ArrayList<>();
+    List<Throwable> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
     batcher.add(fragment(put(1, "a")), false, e -> { });
     Sent first = next();
     for (int i = 2; i <= 5; i++) {
@@ -79,13 +91,13 @@ class ProposalBatcherTest {
     Sent second = next();
     assertEquals(List.of(put(2, "k2"), put(3, "k3"), put(4, "k4"), put(5, "k5")), unpack(second.entry()));
     second.outcome().complete(null);
-    assertEquals(4, outcomes.size());
+    awaitSize(outcomes, 4);
     outcomes.forEach(e -> assertNull(e, "each proposal hears its entry's success"));
   }
 
   @Test
   void anEntryFailureReachesEveryProposalInIt() throws Exception {
-    List<Throwable> outcomes = new ArrayList<>();
+    List<Throwable> outcomes = new java.util.concurrent.CopyOnWriteArrayList<>();
     batcher.add(fragment(put(1, "a")), false, e -> { });
     Sent first = next();
     batcher.add(fragment(put(2, "b")), false, outcomes::add);
@@ -93,7 +105,7 @@ class ProposalBatcherTest {
     first.outcome().complete(null);
     IllegalStateException failure = new IllegalStateException("lost");
     next().outcome().completeExceptionally(failure);
-    assertEquals(2, outcomes.size());
+    awaitSize(outcomes, 2);
     outcomes.forEach(e -> assertSame(failure, e));
   }
 
