@@ -168,6 +168,21 @@ class ClusterMembershipTest {
     }
   }
 
+  /**
+   * etcd's started-members check: a one-member cluster may add a voter that has not started yet
+   * (growing a restored cluster), but a third voter would leave fewer started voters than a
+   * quorum of three, and is refused.
+   */
+  @Test
+  void addingAVoterThatWouldLeaveTooFewStartedVotersIsRefused(TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 1, false)) {
+      c.memberAdd(false); // etcd2, never started
+      c.etcdctl(1, "member", "add", "etcd3", "--peer-urls=" + c.scheme() + "://127.0.1.3:2380")
+          .fails("etcdserver: re-configuration failed due to not enough started members");
+      assertEquals(2, c.etcdctl(1, "member", "list", "-w", "json").json().get("members").size());
+    }
+  }
+
   /** {@code move-leader <follower id>} through the leader's endpoint hands leadership to that follower. */
   @Test
   void moveLeaderThroughTheLeaderTransfersLeadershipToTheTarget(TestInfo info) {

@@ -93,7 +93,8 @@ public final class MemberTable {
   /**
    * Apply thread: applies one member-table entry into {@code batch}; the new table is visible once
    * the batch commits. A refused change throws {@link io.etcetera.api.errors.EtcdException} and
-   * stages nothing.
+   * stages nothing. It starts from the committed table, so a membership entry must be the only
+   * request of its batch (the ProposalBatcher keeps it alone, also when a follower forwards it).
    */
   public void apply(ApplyBatch batch, InternalRaftRequest entry) {
     Map<Long, Member> next = new TreeMap<>(Long::compareUnsigned);

@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,17 +36,18 @@ final class ProposalBatcher implements AutoCloseable {
 
   private final LinkedBlockingQueue<Fragment> queue = new LinkedBlockingQueue<>();
   private final Semaphore inFlight;
-  private final Function<byte[], CompletableFuture<?>> sender;
+  private final BiFunction<byte[], Boolean, CompletableFuture<?>> sender;
   private final Thread thread;
   private volatile boolean closed;
   /** Only the batcher's thread: a fragment taken from the queue that did not fit the last entry. */
   private Fragment carried;
 
   /**
-   * @param sender sends one encoded entry; its future completes once the entry was applied (or
+   * @param sender sends one encoded entry, and whether it is a fragment marked alone (a forwarder
+   *     must keep it alone in the leader's entries); its future completes once the entry was applied (or
    *     failed)
    */
-  ProposalBatcher(String threadName, int maxInFlight, Function<byte[], CompletableFuture<?>> sender) {
+  ProposalBatcher(String threadName, int maxInFlight, BiFunction<byte[], Boolean, CompletableFuture<?>> sender) {
     this.inFlight = new Semaphore(maxInFlight);
     this.sender = sender;
     this.thread = new Thread(this::run, threadName);
@@ -100,7 +101,7 @@ final class ProposalBatcher implements AutoCloseable {
     }
     CompletableFuture<?> sent;
     try {
-      sent = sender.apply(encoded);
+      sent = sender.apply(encoded, entry.get(0).alone);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }

@@ -305,7 +305,7 @@ public final class RatisGateway implements RaftGateway {
    * the entry committed, it is sent again to the new leader with the same client and call ID, so
    * Ratis' retry cache answers it instead of appending it twice if it did commit.
    */
-  private CompletableFuture<Void> submitEntry(byte[] entry) {
+  private CompletableFuture<Void> submitEntry(byte[] entry, boolean alone) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     Message msg = Message.valueOf(UnsafeByteOperations.unsafeWrap(entry));
     attemptEntry(msg, callIds.incrementAndGet(), done, System.nanoTime() + settings.requestTimeout().toNanos(), true);
@@ -369,14 +369,16 @@ public final class RatisGateway implements RaftGateway {
    * leading), and only then, or when the connection could not even be opened, is a proposal sent
    * again; any other failure leaves its outcome to this member's apply or the request timeout.
    */
-  private CompletableFuture<Void> forwardEntry(byte[] fragment) {
+  private CompletableFuture<Void> forwardEntry(byte[] fragment, boolean alone) {
     RaftPeerId leader = division.getInfo().getLeaderId();
     if (leader == null || self.equals(leader)) {
       return CompletableFuture.failedFuture(new NotProposed());
     }
-    byte[] framed = new byte[fragment.length + 1];
+    // [QUERY_PROPOSE, alone, fragment]: a membership entry must stay alone in the leader's entries
+    byte[] framed = new byte[fragment.length + 2];
     framed[0] = QUERY_PROPOSE;
-    System.arraycopy(fragment, 0, framed, 1, fragment.length);
+    framed[1] = (byte) (alone ? 1 : 0);
+    System.arraycopy(fragment, 0, framed, 2, fragment.length);
     return forwarder.propose(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), leader).handle((reply, e) -> {
       if (e != null) {
         throw new java.util.concurrent.CompletionException(neverConnected(e) ? new NotProposed() : e);
@@ -668,10 +670,13 @@ public final class RatisGateway implements RaftGateway {
    * applied here (the follower's clients hear from the follower's own apply), or why it was not.
    */
   private CompletableFuture<ByteString> proposeFromFollower(byte[] req) {
-    byte[] fragment = new byte[req.length - 1];
-    System.arraycopy(req, 1, fragment, 0, fragment.length);
+    if (req.length < 2) {
+      return CompletableFuture.completedFuture(ByteString.copyFrom(new byte[] {ANSWER_NOT_PROPOSED}));
+    }
+    byte[] fragment = new byte[req.length - 2];
+    System.arraycopy(req, 2, fragment, 0, fragment.length);
     CompletableFuture<ByteString> answer = new CompletableFuture<>();
-    leaderEntries.add(fragment, false, e -> {
+    leaderEntries.add(fragment, req[1] == 1, e -> {
       if (e == null) {
         answer.complete(ByteString.copyFrom(new byte[] {ANSWER_OK}));
       } else if (unwrap(e) instanceof NotProposed) {

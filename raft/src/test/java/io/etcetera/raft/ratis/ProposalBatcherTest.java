@@ -2,6 +2,7 @@ package io.etcetera.raft.ratis;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,12 +21,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class ProposalBatcherTest {
-  private record Sent(byte[] entry, CompletableFuture<Void> outcome) {}
+  private record Sent(byte[] entry, boolean alone, CompletableFuture<Void> outcome) {}
 
   private final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
-  private final ProposalBatcher batcher = new ProposalBatcher("test-batcher", 1, entry -> {
+  private final ProposalBatcher batcher = new ProposalBatcher("test-batcher", 1, (entry, alone) -> {
     CompletableFuture<Void> f = new CompletableFuture<>();
-    sent.add(new Sent(entry, f));
+    sent.add(new Sent(entry, alone, f));
     return f;
   });
 
@@ -119,11 +120,15 @@ class ProposalBatcherTest {
     first.outcome().complete(null);
     Sent a = next();
     assertEquals(List.of(put(2, "b")), unpack(a.entry()));
+    assertFalse(a.alone());
     a.outcome().complete(null);
     Sent b = next();
     assertEquals(List.of(put(3, "member")), unpack(b.entry()));
+    assertTrue(b.alone(), "the sender learns that the entry must stay alone (a follower tells the leader)");
     b.outcome().complete(null);
-    assertEquals(List.of(put(4, "c")), unpack(next().entry()));
+    Sent c = next();
+    assertEquals(List.of(put(4, "c")), unpack(c.entry()));
+    assertFalse(c.alone());
   }
 
   @Test
