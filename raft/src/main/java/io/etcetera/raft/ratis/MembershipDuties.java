@@ -57,10 +57,10 @@ final class MembershipDuties {
   final CompletableFuture<Void> published = new CompletableFuture<>();
   /** Whether the table ever listed this member (raft-duties thread only). */
   private boolean listed;
-  /** etcd's HealthInterval: a voter must have been connected this long before a voter is added. */
+  /** etcd's HealthInterval: every voter must have been connected this long before a member is added. */
   private static final long CONNECTED_MILLIS = 5000;
   private final java.util.function.Supplier<List<org.apache.ratis.server.leader.FollowerInfo>> followers;
-  /** Leader: since when (ms) each follower has answered without a gap of an election timeout. */
+  /** Leader: since when (monotonic ms) each follower has answered without a gap of an election timeout. */
   private final java.util.Map<Long, Long> connectedSince = new java.util.concurrent.ConcurrentHashMap<>();
 
   MembershipDuties(RatisSettings settings, MemberTable table, RatisGateway gateway, RaftServer.Division division,
@@ -207,7 +207,7 @@ final class MembershipDuties {
         return CompletableFuture.failedFuture(EtcdError.MEMBER_NOT_ENOUGH_STARTED.exception());
       }
     }
-    long now = System.currentTimeMillis();
+    long now = System.nanoTime() / 1_000_000;
     for (Member x : table.members()) {
       if (x.getIsLearner() || x.getID() == settings.memberId()) {
         continue;
@@ -226,7 +226,7 @@ final class MembershipDuties {
       connectedSince.clear();
       return;
     }
-    long now = System.currentTimeMillis();
+    long now = System.nanoTime() / 1_000_000;
     Set<Long> answering = new HashSet<>();
     for (org.apache.ratis.server.leader.FollowerInfo f : followers.get()) {
       if (f.getLastRpcResponseTime().elapsedTimeMs() < settings.electionMillis()) {
