@@ -16,12 +16,14 @@ import org.apache.ratis.server.leader.LogAppender;
  * index from the next append or heartbeat; by default Ratis makes sure there is a next append by
  * writing a metadata entry after every commit, which doubles the log writes, fsyncs and
  * replication rounds of each write. Instead (metadata entries off) the leader asks each of its log
- * appenders for a heartbeat once it applied an entry: an empty append that carries the commit
- * index and costs the follower no disk write. A follower takes a commit index only up to what it
- * has flushed, so a heartbeat can arrive too early for a follower still writing the entry; the
- * leader then looks again every millisecond (up to 40 times, until the next entry is applied) and
- * sends another heartbeat to any follower that acknowledged more than it knows committed. Followers apply promptly, so a write forwarded by
- * a follower is answered (by the follower's own apply) without waiting for the next heartbeat tick.
+ * appenders for a heartbeat once an entry committed (as its apply starts, so that followers apply
+ * while the leader does): an empty append that carries the commit index and costs the follower no
+ * disk write. A follower takes a commit index only up to what it has flushed, so a heartbeat can
+ * arrive too early for a follower still writing the entry; the leader then looks again every
+ * millisecond (up to 40 times, until the next entry commits) and sends another heartbeat to any
+ * follower that acknowledged more than it knows committed and has nothing in flight (a heartbeat
+ * on its way tells it already). Followers apply promptly, so a write forwarded by a follower is
+ * answered (by the follower's own apply) without waiting for the next heartbeat tick.
  *
  * <p>Ratis creates log appenders through its RPC factory; {@link TrackingGrpcFactory} registers
  * them here. One instance per Ratis server, handed over in its {@link Parameters}.
@@ -93,7 +95,10 @@ final class CommitHeartbeats implements AutoCloseable {
       FollowerInfo f = a.getFollower();
       if (a.isRunning() && f.getCommitIndex() < commit) {
         behind = true;
-        if (f.getMatchIndex() > f.getCommitIndex()) {
+        // flushed more than it knows committed, and answered all it was sent (a heartbeat in
+        // flight tells it already; another would only double the messages)
+        if (f.getMatchIndex() > f.getCommitIndex()
+            && f.getLastRpcResponseTime().compareTo(f.getLastRpcSendTime()) >= 0) {
           a.triggerHeartbeat();
         }
       }

@@ -50,8 +50,11 @@ final class EtcdStateMachine extends BaseStateMachine {
     /** An entry was applied; {@code result} is an {@link Applied} or an {@link EtcdException}. */
     void applied(InternalRaftRequest entry, Object result);
 
-    /** An entry (of any kind) was applied: the leader tells its followers the commit index. */
-    void entryApplied();
+    /**
+     * An entry (of any kind) is committed and about to be applied: the leader tells its followers
+     * the commit index, while it applies the entry itself.
+     */
+    void entryCommitted();
 
     /** Ratis saw a new leader (or none). */
     void leaderChanged(RaftPeerId leader);
@@ -169,6 +172,7 @@ final class EtcdStateMachine extends BaseStateMachine {
     if (index <= store.appliedIndex()) {
       return CompletableFuture.completedFuture(Message.EMPTY); // applied before a restart
     }
+    events.entryCommitted();
     InternalRaftRequest req;
     try {
       req = InternalRaftRequest.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
@@ -193,7 +197,6 @@ final class EtcdStateMachine extends BaseStateMachine {
       throw e;
     }
     updateLastAppliedTermIndex(term, index);
-    events.entryApplied();
     for (int i = 0; i < results.length; i++) {
       events.applied(requests.get(i), results[i]);
     }
@@ -232,8 +235,8 @@ final class EtcdStateMachine extends BaseStateMachine {
     // configuration and no-op entries: only move forward (a replay starts below the persisted index)
     TermIndex last = getLastAppliedTermIndex();
     if (last == null || index > last.getIndex()) {
+      events.entryCommitted();
       updateLastAppliedTermIndex(term, index);
-      events.entryApplied();
     }
   }
 

@@ -15,16 +15,19 @@ import org.slf4j.LoggerFactory;
  * append, a replication round, a commit notice and an apply, whatever it carries, so under load
  * many requests share them (etcd gets the same from raft's batched Ready). At most
  * {@code maxInFlight} entries are sent and not yet answered; while they are, new proposals gather
- * in the queue and leave together. A lone proposal leaves at once, so one client waits for nothing.
+ * in the queue and leave together. A lone proposal leaves at once, so one client waits for nothing:
+ * when nothing is queued or in flight, {@link #add} sends it from the caller's thread (no hand-off).
  *
  * <p>A proposal is a <em>fragment</em>: one or more requests, each encoded as the repeated
  * {@code batch} field of {@code InternalRaftRequest}, so that concatenated fragments are one
  * encoded entry. A fragment marked {@code alone} (membership changes) travels in an entry of its
  * own.
  *
- * <p>Threading: {@link #add} from any thread; one own thread takes the queue and calls the sender;
- * each fragment's {@code done} runs where the entry's future completes (null: sent and answered
- * with success; else the failure).
+ * <p>Threading: {@link #add} from any thread (the sender must not block, as it may run there).
+ * One own thread takes the queue and calls the sender; each fragment's {@code done} runs where
+ * the entry's future completes (null: sent and answered with success; else the failure).
+ * Concurrent proposals have no order between them (as etcd's); one caller's proposals made one
+ * after the other leave in that order.
  */
 final class ProposalBatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProposalBatcher.class);
@@ -35,6 +38,8 @@ final class ProposalBatcher implements AutoCloseable {
   private record Fragment(byte[] bytes, boolean alone, Consumer<Throwable> done) {}
 
   private final LinkedBlockingQueue<Fragment> queue = new LinkedBlockingQueue<>();
+  /** Fragments queued or taken by the batcher's thread and not yet sent: none, and one may skip the queue. */
+  private final java.util.concurrent.atomic.AtomicInteger unsent = new java.util.concurrent.atomic.AtomicInteger();
   private final Semaphore inFlight;
   private final BiFunction<byte[], Boolean, CompletableFuture<?>> sender;
   private final Thread thread;
@@ -55,13 +60,22 @@ final class ProposalBatcher implements AutoCloseable {
     thread.start();
   }
 
-  /** Queues a fragment; {@code done} hears its entry's outcome. */
+  /**
+   * Proposes a fragment; {@code done} hears its entry's outcome. With nothing queued and an entry
+   * slot free, the fragment leaves at once as an entry of its own, sent from this thread.
+   */
   void add(byte[] fragment, boolean alone, Consumer<Throwable> done) {
     if (closed) {
       done.accept(new IllegalStateException("closed"));
       return;
     }
-    queue.add(new Fragment(fragment, alone, done));
+    Fragment f = new Fragment(fragment, alone, done);
+    if (unsent.get() == 0 && inFlight.tryAcquire()) {
+      send(List.of(f), fragment.length);
+      return;
+    }
+    unsent.incrementAndGet();
+    queue.add(f);
   }
 
   private void run() {
@@ -86,6 +100,7 @@ final class ProposalBatcher implements AutoCloseable {
           bytes += next.bytes.length;
         }
         send(entry, bytes);
+        unsent.addAndGet(-entry.size());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -301,9 +301,10 @@ public final class RatisGateway implements RaftGateway {
   }
 
   /**
-   * The leader's batcher thread: appends one entry. Should this member lose the leadership before
-   * the entry committed, it is sent again to the new leader with the same client and call ID, so
-   * Ratis' retry cache answers it instead of appending it twice if it did commit.
+   * Appends one entry (from the batcher's thread, or a proposing caller's when nothing waits).
+   * Should this member lose the leadership before the entry committed, it is sent again to the new
+   * leader with the same client and call ID, so Ratis' retry cache answers it instead of appending
+   * it twice if it did commit.
    */
   private CompletableFuture<Void> submitEntry(byte[] entry, boolean alone) {
     CompletableFuture<Void> done = new CompletableFuture<>();
@@ -336,38 +337,55 @@ public final class RatisGateway implements RaftGateway {
         } else {
           client.getClientRpc().addRaftPeers(division.getRaftConf().getAllPeers());
           sent = client.getClientRpc().sendRequestAsyncUnordered(req);
+          RaftPeerId to = leader;
+          sent.whenComplete((reply, e) -> {
+            if (e != null) {
+              forwarder.reconnect(client, to, e); // the next resend opens a new stream
+            }
+          });
         }
       } catch (IOException | RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
     }
-    // completed on Ratis threads: continue on ours
-    sent.whenCompleteAsync((reply, e) -> {
+    // completed on Ratis threads: a success only frees the entry slot (the batcher's thread sends
+    // the next entry); anything else continues on our thread, as a resend calls into Ratis
+    sent.whenComplete((reply, e) -> {
       if (e == null && reply.isSuccess()) {
         done.complete(null);
         return;
       }
-      boolean again = e != null || reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null;
-      // not-leader replies are ambiguous (refused at once, or failed by a step-down after the
-      // append): only a resend under the same call ID is safe either way
-      if (again && !closed && System.nanoTime() + 50_000_000L < deadline) {
-        try {
-          duties.schedule(() -> attemptEntry(msg, callId, done, deadline, false), 50, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException x) {
-          done.completeExceptionally(EtcdError.STOPPED.exception());
-        }
-      } else {
-        done.completeExceptionally(toEtcd(e != null ? e : reply.getException()));
+      try {
+        callbacks.execute(() -> afterFailedEntry(msg, callId, done, deadline, reply, e));
+      } catch (java.util.concurrent.RejectedExecutionException x) {
+        done.completeExceptionally(EtcdError.STOPPED.exception());
       }
-    }, callbacks);
+    });
+  }
+
+  private void afterFailedEntry(Message msg, long callId, CompletableFuture<Void> done, long deadline,
+      RaftClientReply reply, Throwable e) {
+    boolean again = e != null || reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null;
+    // not-leader replies are ambiguous (refused at once, or failed by a step-down after the
+    // append): only a resend under the same call ID is safe either way
+    if (again && !closed && System.nanoTime() + 50_000_000L < deadline) {
+      try {
+        duties.schedule(() -> attemptEntry(msg, callId, done, deadline, false), 50, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException x) {
+        done.completeExceptionally(EtcdError.STOPPED.exception());
+      }
+    } else {
+      done.completeExceptionally(toEtcd(e != null ? e : reply.getException()));
+    }
   }
 
   /**
-   * The forwarding batcher's thread: sends one fragment of this member's proposals to the leader,
-   * which packs it into its next entry (so that proposals from all members share entries). Sent
-   * once: the leader answers when its entry was applied, or that it proposed nothing (it was not
-   * leading), and only then, or when the connection could not even be opened, is a proposal sent
-   * again; any other failure leaves its outcome to this member's apply or the request timeout.
+   * Sends one fragment of this member's proposals to the leader, which packs it into its next
+   * entry (so that proposals from all members share entries). Sent once: the leader answers when
+   * its entry was applied, or that it proposed nothing (it was not leading), and only then, or when
+   * the request never left this member (the connection could not be opened, or Ratis refused it
+   * before sending), is a proposal sent again; any other failure leaves its outcome to this
+   * member's apply or the request timeout.
    */
   private CompletableFuture<Void> forwardEntry(byte[] fragment, boolean alone) {
     RaftPeerId leader = division.getInfo().getLeaderId();
@@ -379,9 +397,11 @@ public final class RatisGateway implements RaftGateway {
     framed[0] = QUERY_PROPOSE;
     framed[1] = (byte) (alone ? 1 : 0);
     System.arraycopy(fragment, 0, framed, 2, fragment.length);
-    return forwarder.propose(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), leader).handle((reply, e) -> {
+    return forwarder.propose(Message.valueOf(UnsafeByteOperations.unsafeWrap(framed)), leader, groupId,
+        division.getRaftConf().getAllPeers()).handle((reply, e) -> {
       if (e != null) {
-        throw new java.util.concurrent.CompletionException(neverConnected(e) ? new NotProposed() : e);
+        boolean notSent = unwrap(e) instanceof Forwarder.NeverSent || neverConnected(e);
+        throw new java.util.concurrent.CompletionException(notSent ? new NotProposed() : e);
       }
       if (!reply.isSuccess()) {
         throw new java.util.concurrent.CompletionException(reply.getException()); // unknown outcome
@@ -676,6 +696,8 @@ public final class RatisGateway implements RaftGateway {
     byte[] fragment = new byte[req.length - 2];
     System.arraycopy(req, 2, fragment, 0, fragment.length);
     CompletableFuture<ByteString> answer = new CompletableFuture<>();
+    // on a Ratis server thread: sending the entry from here only hands it to Ratis' client
+    // executor (submitClientRequestAsync neither blocks nor takes locks on the caller's thread)
     leaderEntries.add(fragment, req[1] == 1, e -> {
       if (e == null) {
         answer.complete(ByteString.copyFrom(new byte[] {ANSWER_OK}));
@@ -703,7 +725,7 @@ public final class RatisGateway implements RaftGateway {
     }
 
     @Override
-    public void entryApplied() {
+    public void entryCommitted() {
       heartbeats.trigger();
     }
 

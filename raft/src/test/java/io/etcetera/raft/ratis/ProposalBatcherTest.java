@@ -21,12 +21,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class ProposalBatcherTest {
-  private record Sent(byte[] entry, boolean alone, CompletableFuture<Void> outcome) {}
+  private record Sent(byte[] entry, boolean alone, CompletableFuture<Void> outcome, Thread thread) {}
 
   private final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
   private final ProposalBatcher batcher = new ProposalBatcher("test-batcher", 1, (entry, alone) -> {
     CompletableFuture<Void> f = new CompletableFuture<>();
-    sent.add(new Sent(entry, alone, f));
+    sent.add(new Sent(entry, alone, f, Thread.currentThread()));
     return f;
   });
 
@@ -76,6 +76,28 @@ class ProposalBatcherTest {
   void aLoneProposalLeavesAtOnceAsAnEntryOfItsOwn() throws Exception {
     batcher.add(fragment(put(1, "a")), false, e -> { });
     assertEquals(List.of(put(1, "a")), unpack(next().entry()));
+  }
+
+  @Test
+  void aLoneProposalIsSentFromTheProposingThread() throws Exception {
+    batcher.add(fragment(put(1, "a")), false, e -> { });
+    assertSame(Thread.currentThread(), next().thread(), "nothing queued or in flight: no hand-off");
+  }
+
+  @Test
+  void aProposalMadeWhileEarlierOnesWaitLeavesAfterThem() throws Exception {
+    batcher.add(fragment(put(1, "a")), false, e -> { });
+    Sent first = next();
+    batcher.add(fragment(put(2, "b")), false, e -> { });
+    first.outcome().complete(null); // the slot frees while put 2 still waits to be sent
+    batcher.add(fragment(put(3, "c")), false, e -> { });
+    List<InternalRaftRequest> order = new ArrayList<>();
+    while (order.size() < 2) {
+      Sent s = next();
+      order.addAll(unpack(s.entry()));
+      s.outcome().complete(null);
+    }
+    assertEquals(List.of(put(2, "b"), put(3, "c")), order, "a later proposal never overtakes a waiting one");
   }
 
   @Test
