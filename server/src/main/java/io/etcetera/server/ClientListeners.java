@@ -16,6 +16,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.OpenSsl;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -131,7 +132,10 @@ final class ClientListeners {
       }
     }
     SslContextBuilder b = SslContextBuilder.forServer(new ReloadingKeyManager(cert, key));
-    GrpcSslContexts.configure(b, SslProvider.JDK);
+    // BoringSSL (netty-tcnative, bundled with grpc-netty-shaded) where its native library loads:
+    // AES-GCM in native code, where the JDK's engine runs GHASH as Java code unless C2 compiled it
+    // (bin/etcetera stops at C1); the key and trust managers are asked on every handshake either way
+    GrpcSslContexts.configure(b, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
     if (!tls.trustedCaFile().isEmpty()) {
       b.trustManager(new ReloadingTrustManager(Path.of(tls.trustedCaFile())));
     }
