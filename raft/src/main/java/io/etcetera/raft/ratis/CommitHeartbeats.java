@@ -36,6 +36,8 @@ final class CommitHeartbeats implements AutoCloseable {
   static final String PARAMETER = "etcetera.commitHeartbeats";
   /** Follow-up looks, one a millisecond, while a follower has flushed more than it knows committed. */
   private static final int LOOKS = 40;
+  /** A follower's request unanswered this long no longer holds back a follow-up heartbeat. */
+  private static final long RESEND_MILLIS = 3;
 
   private final List<LogAppender> appenders = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -96,9 +98,12 @@ final class CommitHeartbeats implements AutoCloseable {
       if (a.isRunning() && f.getCommitIndex() < commit) {
         behind = true;
         // flushed more than it knows committed, and answered all it was sent (a heartbeat in
-        // flight tells it already; another would only double the messages)
+        // flight tells it already; another would only double the messages). Ratis stamps a send
+        // after handing the request to gRPC, so a quick answer can carry an older stamp than its
+        // request: a request unanswered for RESEND_MILLIS counts as answered
         if (f.getMatchIndex() > f.getCommitIndex()
-            && f.getLastRpcResponseTime().compareTo(f.getLastRpcSendTime()) >= 0) {
+            && (f.getLastRpcResponseTime().compareTo(f.getLastRpcSendTime()) >= 0
+                || f.getLastRpcSendTime().elapsedTimeMs() >= RESEND_MILLIS)) {
           a.triggerHeartbeat();
         }
       }
