@@ -151,6 +151,35 @@ class ClusterFaultTest {
    * clients still reach it): the followers elect a new leader and commit, the old leader commits
    * nothing; after healing there is one leader again and every member has the same data.
    */
+  /**
+   * A follower's writes reach a leader that was stopped and started again: the follower's
+   * connection to that member broke when it stopped, and once the restarted member leads again a
+   * write through the follower is forwarded to it at once (not after the request timeout).
+   */
+  @Test
+  void writesThroughAFollowerReachALeaderThatWasRestarted(TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, false)) {
+      int leader = c.leaderIndex();
+      int via = others(leader, 3).get(0);
+      assertEquals("OK\n", c.etcdctl(via, "put", "restarted/before", "1").ok()); // forwarded to the leader
+
+      c.stop(leader);
+      c.awaitLeader(Duration.ofSeconds(60), others(leader, 3).stream().mapToInt(Integer::intValue).toArray());
+      c.restart(leader);
+      int now = c.leaderIndex();
+      if (now != leader) {
+        c.etcdctl(now, "move-leader", c.member(leader).id()).ok();
+      }
+      assertEquals(leader, c.awaitLeader(Duration.ofSeconds(60), 1, 2, 3));
+
+      // well within etcd's 7 s request timeout
+      assertEquals("OK\n", c.etcdctlTimeout(via, "4s", "put", "restarted/after", "2").ok());
+      for (int i = 1; i <= 3; i++) {
+        assertEquals(List.of("restarted/after", "2"), c.etcdctl(i, "get", "restarted/after").lines(), "member " + i);
+      }
+    }
+  }
+
   @Test
   void isolatedLeaderCannotCommitWhileTheMajorityElectsANewLeaderAndCommits(TestInfo info) throws Exception {
     try (Cluster c = Cluster.builder(Workdirs.of(info)).size(3).peerProxies(true).start()) {
