@@ -250,13 +250,28 @@ public final class Backend implements AutoCloseable {
     }
   }
 
+  /** Bytes of rows written per batch while a snapshot is loaded. */
+  static final long SNAPSHOT_CHUNK_BYTES = 8L << 20;
+
   /**
    * Replaces the whole content of this database by the content of the checkpoint in {@code
-   * source} (a snapshot installed from the leader), in one atomic, synced write: readers see
-   * either the old state or the new one. Writer thread only. The write batch holds the whole
-   * database in memory.
+   * source} (a snapshot installed from the leader), in batches of bounded size, so that memory
+   * does not grow with the database. Writer thread only.
+   *
+   * <p>Crash safety: the applied index ({@code consistent_index}, {@code consistent_term}) is
+   * removed first, in a synced write, and the snapshot's {@code meta} rows, which carry its applied
+   * index, are written last, in a synced write. A crash in between leaves a store without an
+   * applied index, which a restart fills again from the snapshot (still in Ratis' storage) before
+   * serving. Readers: the snapshot's rows are written over ours first (a row of a revision holds
+   * the same data on every member), then ours that the snapshot does not hold are deleted, so a
+   * reader using the index from before the load meets missing rows only for revisions the
+   * snapshot compacted, as with a single batch, until the store reloads its index.
    */
   public void replaceContentWith(Path source) {
+    replaceContentWith(source, SNAPSHOT_CHUNK_BYTES);
+  }
+
+  void replaceContentWith(Path source, long chunkBytes) {
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(KV_CF, cfOptions),
@@ -265,22 +280,33 @@ public final class Backend implements AutoCloseable {
         new ColumnFamilyDescriptor(AUTH_CF, cfOptions));
     List<ColumnFamilyHandle> theirs = new ArrayList<>();
     try (DBOptions ro = new DBOptions();
-        RocksDB other = RocksDB.openReadOnly(ro, source.toString(), descriptors, theirs);
-        org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch()) {
+        RocksDB other = RocksDB.openReadOnly(ro, source.toString(), descriptors, theirs)) {
       try {
+        try (org.rocksdb.WriteBatch forget = new org.rocksdb.WriteBatch()) {
+          forget.delete(meta, MetaKeys.CONSISTENT_INDEX);
+          forget.delete(meta, MetaKeys.CONSISTENT_TERM);
+          db.write(syncWrite, forget);
+        }
+        int metaAt = handles.indexOf(meta);
         for (int i = 1; i < handles.size(); i++) {
-          try (RocksIterator it = db.newIterator(handles.get(i))) {
-            for (it.seekToFirst(); it.isValid(); it.next()) {
-              batch.delete(handles.get(i), it.key());
-            }
-          }
-          try (RocksIterator it = other.newIterator(theirs.get(i))) {
-            for (it.seekToFirst(); it.isValid(); it.next()) {
-              batch.put(handles.get(i), it.key(), it.value());
-            }
+          if (i != metaAt) {
+            replaceFamily(other, theirs.get(i), handles.get(i), chunkBytes);
           }
         }
-        db.write(syncWrite, batch);
+        // the meta rows, with the snapshot's applied index, last and in one batch (a few rows)
+        try (org.rocksdb.WriteBatch last = new org.rocksdb.WriteBatch()) {
+          try (RocksIterator it = db.newIterator(meta)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+              last.delete(meta, it.key());
+            }
+          }
+          try (RocksIterator it = other.newIterator(theirs.get(metaAt))) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+              last.put(meta, it.key(), it.value());
+            }
+          }
+          db.write(syncWrite, last);
+        }
       } finally {
         for (ColumnFamilyHandle h : theirs) {
           h.close();
@@ -288,6 +314,70 @@ public final class Backend implements AutoCloseable {
       }
     } catch (RocksDBException e) {
       throw new BackendException("cannot load the snapshot in " + source, e);
+    }
+  }
+
+  /** One column family: the snapshot's rows written over ours, then ours it lacks deleted. */
+  private void replaceFamily(RocksDB other, ColumnFamilyHandle from, ColumnFamilyHandle to, long chunkBytes)
+      throws RocksDBException {
+    try (ChunkedWrites writes = new ChunkedWrites(chunkBytes)) {
+      try (RocksIterator it = other.newIterator(from)) {
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          writes.put(to, it.key(), it.value());
+        }
+      }
+      // both in RocksDB's bytewise key order: walk them side by side
+      try (RocksIterator ours = db.newIterator(to); RocksIterator snap = other.newIterator(from)) {
+        snap.seekToFirst();
+        for (ours.seekToFirst(); ours.isValid(); ours.next()) {
+          byte[] key = ours.key();
+          while (snap.isValid() && java.util.Arrays.compareUnsigned(snap.key(), key) < 0) {
+            snap.next();
+          }
+          if (!snap.isValid() || !java.util.Arrays.equals(snap.key(), key)) {
+            writes.delete(to, key);
+          }
+        }
+      }
+      writes.flush();
+    }
+  }
+
+  /** Unsynced writes in batches of about {@code chunkBytes} (a later synced write makes them durable). */
+  private final class ChunkedWrites implements AutoCloseable {
+    private final org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch();
+    private final long chunkBytes;
+
+    ChunkedWrites(long chunkBytes) {
+      this.chunkBytes = chunkBytes;
+    }
+
+    void put(ColumnFamilyHandle cf, byte[] key, byte[] value) throws RocksDBException {
+      batch.put(cf, key, value);
+      flushIfFull();
+    }
+
+    void delete(ColumnFamilyHandle cf, byte[] key) throws RocksDBException {
+      batch.delete(cf, key);
+      flushIfFull();
+    }
+
+    private void flushIfFull() throws RocksDBException {
+      if (batch.getDataSize() >= chunkBytes) {
+        flush();
+      }
+    }
+
+    void flush() throws RocksDBException {
+      if (batch.count() > 0) {
+        db.write(noSyncWrite, batch);
+        batch.clear();
+      }
+    }
+
+    @Override
+    public void close() {
+      batch.close();
     }
   }
 

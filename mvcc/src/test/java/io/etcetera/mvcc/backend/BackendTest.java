@@ -56,6 +56,56 @@ class BackendTest {
     }
   }
 
+  /** Every row of the kv, meta, lease and auth families, as "family/key=value" lines in key order. */
+  private static List<String> dump(Backend be) {
+    List<String> out = new ArrayList<>();
+    String[] names = {"kv", "meta", "lease", "auth"};
+    List<java.util.function.Supplier<RocksIterator>> families =
+        List.of(be::kvIterator, be::metaIterator, be::leaseIterator, be::authIterator);
+    for (int f = 0; f < names.length; f++) {
+      try (RocksIterator it = families.get(f).get()) {
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          out.add(names[f] + "/" + java.util.HexFormat.of().formatHex(it.key()) + "=" + java.util.HexFormat.of().formatHex(it.value()));
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void loadingASnapshotInSmallBatchesLeavesExactlyTheSnapshotsRows() throws RocksDBException {
+    Path snapshot = dir.resolve("snapshot");
+    List<String> expected;
+    try (Backend leader = Backend.open(dir.resolve("leader")); WriteBatch wb = new WriteBatch()) {
+      for (int r = 1; r <= 200; r++) {
+        wb.put(leader.kv(), new Revision(r, 0).toKey(false), b("leader-" + r));
+      }
+      wb.put(leader.lease(), MetaKeys.encode(7), MetaKeys.encode(60));
+      wb.put(leader.auth(), b("enabled"), b("1"));
+      wb.put(leader.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(900));
+      wb.put(leader.meta(), MetaKeys.CONSISTENT_TERM, MetaKeys.encode(3));
+      wb.put(leader.meta(), MetaKeys.CURRENT_REVISION, MetaKeys.encode(200));
+      leader.commit(wb, true);
+      leader.checkpoint(snapshot);
+      expected = dump(leader);
+    }
+    try (Backend follower = Backend.open(dir.resolve("follower")); WriteBatch wb = new WriteBatch()) {
+      for (int r = 1; r <= 50; r++) {
+        wb.put(follower.kv(), new Revision(r, 0).toKey(false), b("leader-" + r)); // the same rows
+      }
+      wb.put(follower.kv(), new Revision(300, 0).toKey(false), b("only here")); // not in the snapshot
+      wb.put(follower.lease(), MetaKeys.encode(8), MetaKeys.encode(10));
+      wb.put(follower.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(400));
+      wb.put(follower.meta(), MetaKeys.SCHEDULED_COMPACT, MetaKeys.encode(20));
+      follower.commit(wb, true);
+
+      follower.replaceContentWith(snapshot, 64); // a batch every row or two
+
+      assertEquals(expected, dump(follower));
+      assertEquals(900, MetaKeys.decode(follower.getMeta(MetaKeys.CONSISTENT_INDEX)));
+    }
+  }
+
   @Test
   void committedBatchIsReadableAndSurvivesReopen() throws RocksDBException {
     Path db = dir.resolve("db");

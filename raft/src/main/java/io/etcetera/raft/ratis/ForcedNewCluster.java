@@ -34,6 +34,12 @@ final class ForcedNewCluster {
   }
 
   static void prepare(RatisSettings settings, MvccStore store, MemberTable table, Path groupDir) throws IOException {
+    if (store.appliedIndex() == 0) {
+      // a member table but no applied index: a crash interrupted the load of a snapshot, which
+      // only the Raft storage this flag drops still holds (Backend#replaceContentWith)
+      throw new IOException("--force-new-cluster: the store of member " + Long.toHexString(settings.memberId())
+          + " was being loaded from a snapshot when it stopped; start it once without the flag to finish the load");
+    }
     log.warn("--force-new-cluster: member {} restarts as the only member of cluster {} at applied index {}",
         Long.toHexString(settings.memberId()), Long.toHexString(table.clusterId()), store.appliedIndex());
     try (ApplyBatch batch = new ApplyBatch()) {
