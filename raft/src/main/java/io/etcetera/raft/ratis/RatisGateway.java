@@ -411,7 +411,7 @@ public final class RatisGateway implements RaftGateway {
         throw new NotProposed();
       }
       if (answer.length > 0 && answer[0] == ANSWER_ERROR) {
-        throw EtcdError.valueOf(new String(answer, 1, answer.length - 1, StandardCharsets.UTF_8)).exception();
+        throw errorOf(answer);
       }
       return null;
     });
@@ -633,7 +633,7 @@ public final class RatisGateway implements RaftGateway {
           }
           byte[] answer = reply.getMessage().getContent().toByteArray();
           if (answer.length > 0 && answer[0] == ANSWER_ERROR) {
-            throw EtcdError.valueOf(new String(answer, 1, answer.length - 1, StandardCharsets.UTF_8)).exception();
+            throw errorOf(answer);
           }
           byte[] out = new byte[Math.max(0, answer.length - 1)];
           System.arraycopy(answer, 1, out, 0, out.length);
@@ -644,9 +644,9 @@ public final class RatisGateway implements RaftGateway {
   /** Runs on gRPC threads of the leader's Ratis server: answers a member's leader query. */
   private CompletableFuture<ByteString> answer(ByteString framed) {
     if (!framed.isEmpty() && framed.byteAt(0) == QUERY_PROPOSE) {
-      // only queues the proposals (no call into Ratis): no hand-off
+      // hands the proposals to the batcher, which at most hands an entry to Ratis' own executor
       return division.getInfo().isLeader() ? proposeFromFollower(framed.toByteArray())
-          : CompletableFuture.completedFuture(ByteString.copyFrom(new byte[] {ANSWER_NOT_PROPOSED}));
+          : CompletableFuture.completedFuture(answerOf(ANSWER_NOT_PROPOSED));
     }
     // called by Ratis on its own threads: answer from ours
     return CompletableFuture.supplyAsync(() -> answerHere(framed), callbacks).thenCompose(f -> f);
@@ -670,13 +670,8 @@ public final class RatisGateway implements RaftGateway {
     }
     return answer.handle((ok, e) -> {
       if (e != null) {
-        EtcdException ee = e instanceof EtcdException x ? x
-            : e.getCause() instanceof EtcdException x2 ? x2 : EtcdError.TIMEOUT.exception();
-        byte[] name = ee.error().name().getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[name.length + 1];
-        out[0] = ANSWER_ERROR;
-        System.arraycopy(name, 0, out, 1, name.length);
-        return UnsafeByteOperations.unsafeWrap(out);
+        return errorAnswer(e instanceof EtcdException x ? x
+            : e.getCause() instanceof EtcdException x2 ? x2 : EtcdError.TIMEOUT.exception());
       }
       byte[] out = new byte[ok.length + 1];
       out[0] = ANSWER_OK;
@@ -691,7 +686,7 @@ public final class RatisGateway implements RaftGateway {
    */
   private CompletableFuture<ByteString> proposeFromFollower(byte[] req) {
     if (req.length < 2) {
-      return CompletableFuture.completedFuture(ByteString.copyFrom(new byte[] {ANSWER_NOT_PROPOSED}));
+      return CompletableFuture.completedFuture(answerOf(ANSWER_NOT_PROPOSED));
     }
     byte[] fragment = new byte[req.length - 2];
     System.arraycopy(req, 2, fragment, 0, fragment.length);
@@ -700,18 +695,33 @@ public final class RatisGateway implements RaftGateway {
     // executor (submitClientRequestAsync neither blocks nor takes locks on the caller's thread)
     leaderEntries.add(fragment, req[1] == 1, e -> {
       if (e == null) {
-        answer.complete(ByteString.copyFrom(new byte[] {ANSWER_OK}));
+        answer.complete(answerOf(ANSWER_OK));
       } else if (unwrap(e) instanceof NotProposed) {
-        answer.complete(ByteString.copyFrom(new byte[] {ANSWER_NOT_PROPOSED}));
+        answer.complete(answerOf(ANSWER_NOT_PROPOSED));
       } else {
-        byte[] name = toEtcd(e).error().name().getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[name.length + 1];
-        out[0] = ANSWER_ERROR;
-        System.arraycopy(name, 0, out, 1, name.length);
-        answer.complete(UnsafeByteOperations.unsafeWrap(out));
+        answer.complete(errorAnswer(toEtcd(e)));
       }
     });
     return answer;
+  }
+
+  /** An answer of one byte ({@link #ANSWER_OK} without a body, {@link #ANSWER_NOT_PROPOSED}). */
+  private static ByteString answerOf(byte code) {
+    return UnsafeByteOperations.unsafeWrap(new byte[] {code});
+  }
+
+  /** {@link #ANSWER_ERROR} and the name of the etcd error, which the asking member raises again. */
+  private static ByteString errorAnswer(EtcdException e) {
+    byte[] name = e.error().name().getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[name.length + 1];
+    out[0] = ANSWER_ERROR;
+    System.arraycopy(name, 0, out, 1, name.length);
+    return UnsafeByteOperations.unsafeWrap(out);
+  }
+
+  /** The etcd error an {@link #ANSWER_ERROR} answer names. */
+  private static EtcdException errorOf(byte[] answer) {
+    return EtcdError.valueOf(new String(answer, 1, answer.length - 1, StandardCharsets.UTF_8)).exception();
   }
 
   // --- events ---

@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * etcd's monitorLeader: Watch and LeaseKeepAlive streams opened with the metadata {@code hasleader:
  * true} (etcd clients' WithRequireLeader; kube-apiserver opens its watches so) end with
- * "etcdserver: no leader" once
- * this member has known no leader for three checks in a row, one election timeout apart, so that
- * the client moves to a member that has one instead of waiting on a partitioned member forever.
+ * "etcdserver: no leader" once this member has known no leader for three checks in a row, one
+ * election timeout apart, so that the client moves to a member that has one instead of waiting on
+ * a partitioned member forever.
  *
  * <p>Threading: streams register and leave from gRPC threads; the checks and the endings run on
  * the "leader-loss" thread.
