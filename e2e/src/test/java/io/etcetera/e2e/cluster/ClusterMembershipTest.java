@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Runtime membership changes and leadership transfer through etcdctl, and a 5-member cluster.
@@ -149,6 +151,28 @@ class ClusterMembershipTest {
       assertEquals(List.of("update/k", "v"), c.etcdctl(3, "get", "update/k").lines());
       m = byName(c.etcdctl(3, "member", "list", "-w", "json").json().get("members"), "etcd3");
       assertEquals(urls, texts(m.get("peerURLs")));
+    }
+  }
+
+  /**
+   * etcd's way to move a member: {@code member update} to its new peer URL, then restart it
+   * listening there. The others reach it at the new address: with another member stopped, writes
+   * need its vote, and it serves them (plain and mutual-TLS peers; the certificate names the host).
+   */
+  @ParameterizedTest(name = "tls={0}")
+  @ValueSource(booleans = {false, true})
+  void aMemberMovedByMemberUpdateIsReachedAtItsNewPeerUrl(boolean tls, TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, tls)) {
+      String id3 = c.member(3).id();
+      String moved = c.scheme() + "://" + c.member(3).host() + ":12380";
+      Etcdctl.Result r = c.etcdctl(1, "member", "update", id3, "--peer-urls=" + moved);
+      assertTrue(r.ok().startsWith("Member " + id3 + " updated in cluster "), r.describe());
+      c.restartWith(3, "--listen-peer-urls=" + moved, "--initial-advertise-peer-urls=" + moved);
+      c.stop(1);
+      assertEquals("OK\n", c.etcdctl(2, "put", "moved/k", "v").ok());
+      assertEquals(List.of("moved/k", "v"), c.etcdctl(3, "get", "moved/k").lines());
+      JsonNode m = byName(c.etcdctl(3, "member", "list", "-w", "json").json().get("members"), "etcd3");
+      assertEquals(List.of(moved), texts(m.get("peerURLs")));
     }
   }
 

@@ -108,6 +108,12 @@ final class Forwarder implements AutoCloseable {
     }
   }
 
+  /** Drops both clients' connections to {@code peer} (it moved), on this forwarder's threads. */
+  void reconnectAll(RaftPeerId peer, Throwable why) {
+    reconnect(client, peer, why);
+    reconnect(once, peer, why);
+  }
+
   /** A request that did not leave this member: safe to send again. */
   static final class NeverSent extends IOException {
     NeverSent(Throwable cause) {

@@ -17,9 +17,12 @@ final class RaftPeers {
     return Long.parseUnsignedLong(peer.toString(), 16);
   }
 
-  /** The Ratis peer of {@code m}, reached at the host and port of its first peer URL. */
+  /**
+   * The Ratis peer of {@code m}, reached at the host and port of its first peer URL through a
+   * logical address that stays the same when {@code member update} moves it ({@link PeerAddressBook}).
+   */
   static RaftPeer peer(Member m) {
-    return RaftPeer.newBuilder().setId(peerId(m.getID())).setAddress(address(m.getPeerURLs(0))).build();
+    return RaftPeer.newBuilder().setId(peerId(m.getID())).setAddress(PeerAddressBook.logicalAddress(m.getID())).build();
   }
 
   static String address(String peerUrl) {

@@ -139,6 +139,13 @@ public final class RatisGateway implements RaftGateway {
       GrpcTlsConfig tls = new GrpcTlsConfig(settings.peerKeys(), settings.peerTrust(), true);
       GrpcConfigKeys.TLS.setConf(params, tls);
     }
+    // where the peers are: the initial cluster, then the replicated table where it says otherwise
+    for (Member m : settings.initialMembers()) {
+      PeerAddressBook.put(m.getID(), RaftPeers.address(m.getPeerURLs(0)));
+    }
+    for (Member m : table.members()) {
+      PeerAddressBook.put(m.getID(), RaftPeers.address(m.getPeerURLs(0)));
+    }
     List<RaftPeer> initial = settings.initialMembers().stream().map(RaftPeers::peer).toList();
     RaftGroup group = settings.newCluster() ? RaftGroup.valueOf(groupId, initial) : RaftGroup.valueOf(groupId);
     boolean forced = ForcedNewCluster.applies(settings, table);
@@ -762,9 +769,32 @@ public final class RatisGateway implements RaftGateway {
       return;
     }
     try {
+      followMovedPeers();
       membership.tick();
     } catch (RuntimeException e) {
       log.warn("membership duty failed", e);
+    }
+  }
+
+  /**
+   * Duty thread: a member whose first peer URL changed in the table ({@code member update}) is
+   * reached at its new address from now on. Ratis keeps the logical address; its channels to the
+   * member are closed (which may wait for them) and the next ones resolve the new address.
+   */
+  private void followMovedPeers() {
+    for (Member m : table.members()) {
+      if (m.getPeerURLsCount() == 0 || m.getID() == settings.memberId()) {
+        continue;
+      }
+      String address = RaftPeers.address(m.getPeerURLs(0));
+      if (PeerAddressBook.put(m.getID(), address)) {
+        log.info("member {} moved to {}: reconnecting to it", Long.toHexString(m.getID()), address);
+        RaftPeerId peer = RaftPeers.peerId(m.getID());
+        IOException moved = new IOException("member " + peer + " moved to " + address);
+        server.getServerRpc().handleException(peer, moved, true);
+        client.getClientRpc().handleException(peer, moved, true);
+        forwarder.reconnectAll(peer, moved);
+      }
     }
   }
 
