@@ -272,6 +272,11 @@ public final class Backend implements AutoCloseable {
   }
 
   void replaceContentWith(Path source, long chunkBytes) {
+    replaceContentWith(source, chunkBytes, () -> {});
+  }
+
+  /** As {@link #replaceContentWith(Path)}; {@code afterEachChunk} runs after each unsynced batch (tests: a crash there). */
+  void replaceContentWith(Path source, long chunkBytes, Runnable afterEachChunk) {
     List<ColumnFamilyDescriptor> descriptors = List.of(
         new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
         new ColumnFamilyDescriptor(KV_CF, cfOptions),
@@ -290,7 +295,7 @@ public final class Backend implements AutoCloseable {
         int metaAt = handles.indexOf(meta);
         for (int i = 1; i < handles.size(); i++) {
           if (i != metaAt) {
-            replaceFamily(other, theirs.get(i), handles.get(i), chunkBytes);
+            replaceFamily(other, theirs.get(i), handles.get(i), chunkBytes, afterEachChunk);
           }
         }
         // the meta rows, with the snapshot's applied index, last and in one batch (a few rows)
@@ -318,9 +323,9 @@ public final class Backend implements AutoCloseable {
   }
 
   /** One column family: the snapshot's rows written over ours, then ours it lacks deleted. */
-  private void replaceFamily(RocksDB other, ColumnFamilyHandle from, ColumnFamilyHandle to, long chunkBytes)
-      throws RocksDBException {
-    try (ChunkedWrites writes = new ChunkedWrites(chunkBytes)) {
+  private void replaceFamily(RocksDB other, ColumnFamilyHandle from, ColumnFamilyHandle to, long chunkBytes,
+      Runnable afterEachChunk) throws RocksDBException {
+    try (ChunkedWrites writes = new ChunkedWrites(chunkBytes, afterEachChunk)) {
       try (RocksIterator it = other.newIterator(from)) {
         for (it.seekToFirst(); it.isValid(); it.next()) {
           writes.put(to, it.key(), it.value());
@@ -347,9 +352,11 @@ public final class Backend implements AutoCloseable {
   private final class ChunkedWrites implements AutoCloseable {
     private final org.rocksdb.WriteBatch batch = new org.rocksdb.WriteBatch();
     private final long chunkBytes;
+    private final Runnable afterEachChunk;
 
-    ChunkedWrites(long chunkBytes) {
+    ChunkedWrites(long chunkBytes, Runnable afterEachChunk) {
       this.chunkBytes = chunkBytes;
+      this.afterEachChunk = afterEachChunk;
     }
 
     void put(ColumnFamilyHandle cf, byte[] key, byte[] value) throws RocksDBException {
@@ -372,6 +379,7 @@ public final class Backend implements AutoCloseable {
       if (batch.count() > 0) {
         db.write(noSyncWrite, batch);
         batch.clear();
+        afterEachChunk.run();
       }
     }
 

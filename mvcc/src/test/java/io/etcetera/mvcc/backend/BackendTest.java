@@ -3,6 +3,8 @@ package io.etcetera.mvcc.backend;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcetera.mvcc.Revision;
@@ -103,6 +105,52 @@ class BackendTest {
 
       assertEquals(expected, dump(follower));
       assertEquals(900, MetaKeys.decode(follower.getMeta(MetaKeys.CONSISTENT_INDEX)));
+    }
+  }
+
+  /**
+   * A crash in the middle of a snapshot load (here: the load stops after its third batch and the
+   * store is closed, as a dying process leaves it) leaves a store without an applied index, which
+   * the state machine takes for "load the snapshot again"; loading it again gives exactly its rows.
+   */
+  @Test
+  void aSnapshotLoadInterruptedMidwayLeavesNoAppliedIndexAndLoadsCompletelyTheNextTime() throws RocksDBException {
+    Path snapshot = dir.resolve("snapshot");
+    List<String> expected;
+    try (Backend leader = Backend.open(dir.resolve("leader")); WriteBatch wb = new WriteBatch()) {
+      for (int r = 1; r <= 200; r++) {
+        wb.put(leader.kv(), new Revision(r, 0).toKey(false), b("leader-" + r));
+      }
+      wb.put(leader.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(900));
+      wb.put(leader.meta(), MetaKeys.CONSISTENT_TERM, MetaKeys.encode(3));
+      wb.put(leader.meta(), MetaKeys.CURRENT_REVISION, MetaKeys.encode(200));
+      leader.commit(wb, true);
+      leader.checkpoint(snapshot);
+      expected = dump(leader);
+    }
+    Path db = dir.resolve("follower");
+    try (Backend follower = Backend.open(db); WriteBatch wb = new WriteBatch()) {
+      for (int r = 500; r < 520; r++) {
+        wb.put(follower.kv(), new Revision(r, 0).toKey(false), b("only here"));
+      }
+      wb.put(follower.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(400));
+      wb.put(follower.meta(), MetaKeys.CONSISTENT_TERM, MetaKeys.encode(2));
+      follower.commit(wb, true);
+      int[] chunks = {0};
+      RuntimeException crash = new RuntimeException("the process dies here");
+      RuntimeException thrown = assertThrows(RuntimeException.class, () -> follower.replaceContentWith(snapshot, 64, () -> {
+        if (++chunks[0] == 3) {
+          throw crash;
+        }
+      }));
+      assertSame(crash, thrown);
+    }
+    try (Backend restarted = Backend.open(db)) {
+      assertNull(restarted.getMeta(MetaKeys.CONSISTENT_INDEX), "an interrupted load must not leave an applied index");
+      assertNull(restarted.getMeta(MetaKeys.CONSISTENT_TERM));
+      restarted.replaceContentWith(snapshot, 64);
+      assertEquals(expected, dump(restarted));
+      assertEquals(900, MetaKeys.decode(restarted.getMeta(MetaKeys.CONSISTENT_INDEX)));
     }
   }
 
