@@ -164,7 +164,6 @@ public final class RatisGateway implements RaftGateway {
         .build();
     server.start();
     this.division = server.getDivision(groupId);
-    heartbeats.commitIndexFrom(() -> division.getRaftLog().getLastCommittedIndex());
     // the client finds the leader among the members this member knows: the replicated table once
     // it has one (a restart may come without --initial-cluster), else the initial cluster
     List<RaftPeer> known = table.isEmpty() ? initial : table.members().stream().map(RaftPeers::peer).toList();
@@ -193,8 +192,8 @@ public final class RatisGateway implements RaftGateway {
 
   private static RaftProperties properties(RatisSettings s) {
     RaftProperties p = new RaftProperties();
-    // Ratis' gRPC transport whose log appenders the leader can ask for a heartbeat, which tells
-    // followers a new commit index instead of a metadata entry per commit (see CommitHeartbeats)
+    // Ratis' gRPC transport whose log appenders send a heartbeat that tells followers a new commit
+    // index, instead of a metadata entry per commit (see CommitCarryingLogAppender)
     org.apache.ratis.RaftConfigKeys.Rpc.setType(p, new TrackingGrpcFactory.Type());
     RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
     // heartbeats on the appends' own stream, so that one never overtakes the entry it commits
@@ -743,7 +742,7 @@ public final class RatisGateway implements RaftGateway {
 
     @Override
     public void entryCommitted() {
-      heartbeats.trigger();
+      heartbeats.entryCommitted();
     }
 
     @Override
@@ -819,7 +818,6 @@ public final class RatisGateway implements RaftGateway {
     }
     leaderEntries.close();
     forwardedEntries.close();
-    heartbeats.close();
     events.shutdownNow();
     callbacks.shutdownNow();
     pending.failAll(EtcdError.STOPPED.exception());

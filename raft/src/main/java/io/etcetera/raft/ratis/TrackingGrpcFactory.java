@@ -10,9 +10,10 @@ import org.apache.ratis.server.leader.LeaderState;
 import org.apache.ratis.server.leader.LogAppender;
 
 /**
- * Ratis' gRPC transport, unchanged, except that the log appenders it creates are registered with
- * the server's {@link CommitHeartbeats}. Ratis loads the RPC type by class name
- * ({@code raft.rpc.type}), see {@link Type}.
+ * Ratis' gRPC transport, except that its log appenders tell followers of new commit indexes
+ * ({@link CommitCarryingLogAppender}) and are registered with the server's
+ * {@link CommitHeartbeats}. Ratis loads the RPC type by class name ({@code raft.rpc.type}), see
+ * {@link Type}.
  */
 final class TrackingGrpcFactory extends GrpcFactory {
   private final CommitHeartbeats heartbeats;
@@ -24,7 +25,7 @@ final class TrackingGrpcFactory extends GrpcFactory {
 
   @Override
   public LogAppender newLogAppender(RaftServer.Division server, LeaderState state, FollowerInfo f) {
-    LogAppender appender = super.newLogAppender(server, state, f);
+    LogAppender appender = new CommitCarryingLogAppender(server, state, f);
     if (heartbeats != null) {
       heartbeats.register(appender);
     }
