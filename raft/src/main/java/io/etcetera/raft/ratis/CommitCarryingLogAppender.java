@@ -6,6 +6,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.leader.FollowerInfo;
 import org.apache.ratis.server.leader.LeaderState;
 import org.apache.ratis.server.raftlog.RaftLogIOException;
+import org.apache.ratis.util.AwaitForSignal;
 
 /**
  * Ratis' gRPC log appender that also sends a heartbeat when it would move a follower's commit
@@ -25,14 +26,26 @@ import org.apache.ratis.server.raftlog.RaftLogIOException;
  * (a commit, a flush the follower reports) therefore costs at most one heartbeat.
  *
  * <p>Threading: {@link #newAppendEntriesRequest} runs on this appender's own thread, under its
- * lock; the field it keeps is only touched there.
+ * lock; {@code toldUpTo} is only touched there. Any thread may signal {@link #getEventAwaitForSignal}.
  */
 final class CommitCarryingLogAppender extends GrpcLogAppender {
   /** The highest commit index a request to this follower could have let it take. */
   private long toldUpTo = -1;
+  private final AwaitForSignal events;
 
   CommitCarryingLogAppender(RaftServer.Division server, LeaderState leaderState, FollowerInfo follower) {
     super(server, leaderState, follower);
+    this.events = new LatchingSignal(this);
+  }
+
+  /**
+   * What wakes this appender: Ratis' own signal forgets a signal given while the appender is not
+   * yet waiting (between deciding how long to wait and waiting), and then the appender sleeps for a
+   * whole heartbeat period; a commit or an answer arriving just then is exactly when it is busy.
+   */
+  @Override
+  public AwaitForSignal getEventAwaitForSignal() {
+    return events;
   }
 
   @Override

@@ -126,7 +126,12 @@ public final class RatisGateway implements RaftGateway {
     this.internalIds = new AtomicLong(((settings.memberId() & 0xffff) << 48)
         | ((System.currentTimeMillis() & 0xffff_ffffffL) << 8) | 0x80);
     this.events = Executors.newSingleThreadExecutor(daemon("raft-events"));
-    this.duties = Executors.newSingleThreadScheduledExecutor(daemon("raft-duties"));
+    // timeouts are cancelled once their request completes and removed from the queue at once, so
+    // the duty thread wakes only for the ones that expire (one timeout per proposal and read round)
+    java.util.concurrent.ScheduledThreadPoolExecutor dutyThread =
+        new java.util.concurrent.ScheduledThreadPoolExecutor(1, daemon("raft-duties"));
+    dutyThread.setRemoveOnCancelPolicy(true);
+    this.duties = dutyThread;
     this.callbacks = Executors.newSingleThreadExecutor(daemon("raft-callbacks"));
     this.leaderEntries = new ProposalBatcher("raft-submit", MAX_ENTRIES_IN_FLIGHT, this::submitEntry);
     this.forwardedEntries = new ProposalBatcher("raft-submit-forward", MAX_ENTRIES_IN_FLIGHT, this::forwardEntry);
@@ -259,8 +264,9 @@ public final class RatisGateway implements RaftGateway {
     route(new Proposal(id, fragment, MemberTable.isMembershipEntry(request), System.nanoTime() + timeout));
     // etcd's request timeout: without a leader raft never took the proposal and etcd answers its
     // context's "context deadline exceeded"; with one, "request timed out"
-    duties.schedule(() -> pending.fail(id, (leaderId() == 0 ? EtcdError.PROPOSAL_DEADLINE_NO_LEADER : EtcdError.TIMEOUT)
-        .exception()), timeout, TimeUnit.NANOSECONDS);
+    java.util.concurrent.ScheduledFuture<?> timer = duties.schedule(() -> pending.fail(id,
+        (leaderId() == 0 ? EtcdError.PROPOSAL_DEADLINE_NO_LEADER : EtcdError.TIMEOUT).exception()), timeout, TimeUnit.NANOSECONDS);
+    result.whenComplete((a, e) -> timer.cancel(false));
     return result;
   }
 
@@ -494,9 +500,19 @@ public final class RatisGateway implements RaftGateway {
       sent = CompletableFuture.failedFuture(e);
     }
     long left = deadline - System.nanoTime();
+    CompletableFuture<RaftClientReply> answer = sent;
+    java.util.concurrent.ScheduledFuture<?> timer;
+    try {
+      timer = duties.schedule(
+          () -> answer.completeExceptionally(new java.util.concurrent.TimeoutException("read index")),
+          Math.max(1, left), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException x) {
+      done.completeExceptionally(EtcdError.STOPPED.exception());
+      return;
+    }
     // completed on a Ratis thread that may hold Ratis' locks: continue (and start the next round,
     // which calls back into Ratis) on our own thread, or the two can deadlock
-    sent.orTimeout(Math.max(1, left), TimeUnit.NANOSECONDS).whenCompleteAsync((reply, e) -> {
+    answer.whenComplete((reply, e) -> timer.cancel(false)).whenCompleteAsync((reply, e) -> {
       if (e == null && reply.isSuccess()) {
         done.complete(null);
         return;
