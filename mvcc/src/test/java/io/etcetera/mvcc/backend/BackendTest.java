@@ -74,10 +74,11 @@ class BackendTest {
     return out;
   }
 
-  @Test
-  void loadingASnapshotInSmallBatchesLeavesExactlyTheSnapshotsRows() throws RocksDBException {
-    Path snapshot = dir.resolve("snapshot");
-    List<String> expected;
+  /**
+   * A leader's store (200 kv rows, a lease, an auth row, applied index 900 at term 3) checkpointed
+   * into {@code snapshot}; returns its rows.
+   */
+  private List<String> leaderSnapshot(Path snapshot) throws RocksDBException {
     try (Backend leader = Backend.open(dir.resolve("leader")); WriteBatch wb = new WriteBatch()) {
       for (int r = 1; r <= 200; r++) {
         wb.put(leader.kv(), new Revision(r, 0).toKey(false), b("leader-" + r));
@@ -89,8 +90,14 @@ class BackendTest {
       wb.put(leader.meta(), MetaKeys.CURRENT_REVISION, MetaKeys.encode(200));
       leader.commit(wb, true);
       leader.checkpoint(snapshot);
-      expected = dump(leader);
+      return dump(leader);
     }
+  }
+
+  @Test
+  void loadingASnapshotInSmallBatchesLeavesExactlyTheSnapshotsRows() throws RocksDBException {
+    Path snapshot = dir.resolve("snapshot");
+    List<String> expected = leaderSnapshot(snapshot);
     try (Backend follower = Backend.open(dir.resolve("follower")); WriteBatch wb = new WriteBatch()) {
       for (int r = 1; r <= 50; r++) {
         wb.put(follower.kv(), new Revision(r, 0).toKey(false), b("leader-" + r)); // the same rows
@@ -116,18 +123,7 @@ class BackendTest {
   @Test
   void aSnapshotLoadInterruptedMidwayLeavesNoAppliedIndexAndLoadsCompletelyTheNextTime() throws RocksDBException {
     Path snapshot = dir.resolve("snapshot");
-    List<String> expected;
-    try (Backend leader = Backend.open(dir.resolve("leader")); WriteBatch wb = new WriteBatch()) {
-      for (int r = 1; r <= 200; r++) {
-        wb.put(leader.kv(), new Revision(r, 0).toKey(false), b("leader-" + r));
-      }
-      wb.put(leader.meta(), MetaKeys.CONSISTENT_INDEX, MetaKeys.encode(900));
-      wb.put(leader.meta(), MetaKeys.CONSISTENT_TERM, MetaKeys.encode(3));
-      wb.put(leader.meta(), MetaKeys.CURRENT_REVISION, MetaKeys.encode(200));
-      leader.commit(wb, true);
-      leader.checkpoint(snapshot);
-      expected = dump(leader);
-    }
+    List<String> expected = leaderSnapshot(snapshot);
     Path db = dir.resolve("follower");
     try (Backend follower = Backend.open(db); WriteBatch wb = new WriteBatch()) {
       for (int r = 500; r < 520; r++) {
