@@ -108,6 +108,29 @@ final class Forwarder implements AutoCloseable {
     }
   }
 
+  /**
+   * Builds both clients' channels to a new leader on this forwarder's threads, so that the first
+   * forward (sent from a client listener's transport thread) finds them ready; a leader the
+   * clients do not know yet is left to the first forward.
+   */
+  void prepare(RaftPeerId leader) {
+    try {
+      pool.execute(() -> {
+        for (RaftClient c : new RaftClient[] {client, once}) {
+          if (c.getClientRpc() instanceof org.apache.ratis.client.impl.RaftClientRpcWithProxy<?> rpc) {
+            try {
+              rpc.getProxies().getProxy(leader);
+            } catch (IOException | RuntimeException e) {
+              log.debug("no channel to {} yet: {}", leader, e.toString());
+            }
+          }
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // shutting down
+    }
+  }
+
   /** Drops both clients' connections to {@code peer} (it moved), on this forwarder's threads. */
   void reconnectAll(RaftPeerId peer, Throwable why) {
     reconnect(client, peer, why);

@@ -764,6 +764,9 @@ public final class RatisGateway implements RaftGateway {
     @Override
     public void leaderChanged(RaftPeerId leader) {
       boolean now = self.equals(leader);
+      if (leader != null && !now && forwarder != null) {
+        forwarder.prepare(leader);
+      }
       events.execute(() -> {
         if (now != leading) {
           leading = now;
