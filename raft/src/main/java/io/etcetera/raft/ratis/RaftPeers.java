@@ -25,6 +25,16 @@ final class RaftPeers {
     return RaftPeer.newBuilder().setId(peerId(m.getID())).setAddress(PeerAddressBook.logicalAddress(m.getID())).build();
   }
 
+  /**
+   * Records in the {@link PeerAddressBook} where {@code m} is reached (its first peer URL; a member
+   * without one is left out).
+   *
+   * @return whether that moved it (it was known at another address)
+   */
+  static boolean recordAddress(Member m) {
+    return m.getPeerURLsCount() > 0 && PeerAddressBook.put(m.getID(), address(m.getPeerURLs(0)));
+  }
+
   static String address(String peerUrl) {
     URI u = URI.create(peerUrl);
     int port = u.getPort() > 0 ? u.getPort() : 2380;

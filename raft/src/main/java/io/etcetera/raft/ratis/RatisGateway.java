@@ -146,10 +146,10 @@ public final class RatisGateway implements RaftGateway {
     }
     // where the peers are: the initial cluster, then the replicated table where it says otherwise
     for (Member m : settings.initialMembers()) {
-      PeerAddressBook.put(m.getID(), RaftPeers.address(m.getPeerURLs(0)));
+      RaftPeers.recordAddress(m);
     }
     for (Member m : table.members()) {
-      PeerAddressBook.put(m.getID(), RaftPeers.address(m.getPeerURLs(0)));
+      RaftPeers.recordAddress(m);
     }
     List<RaftPeer> initial = settings.initialMembers().stream().map(RaftPeers::peer).toList();
     RaftGroup group = settings.newCluster() ? RaftGroup.valueOf(groupId, initial) : RaftGroup.valueOf(groupId);
@@ -797,22 +797,25 @@ public final class RatisGateway implements RaftGateway {
   /**
    * Duty thread: a member whose first peer URL changed in the table ({@code member update}) is
    * reached at its new address from now on. Ratis keeps the logical address; its channels to the
-   * member are closed (which may wait for them) and the next ones resolve the new address.
+   * member are closed and the next ones resolve the new address. Closing a channel may wait for
+   * it (seconds), so it happens on a thread of its own, not on the duty thread that runs timeouts.
    */
   private void followMovedPeers() {
     for (Member m : table.members()) {
-      if (m.getPeerURLsCount() == 0 || m.getID() == settings.memberId()) {
+      if (m.getID() == settings.memberId() || !RaftPeers.recordAddress(m)) {
         continue;
       }
-      String address = RaftPeers.address(m.getPeerURLs(0));
-      if (PeerAddressBook.put(m.getID(), address)) {
-        log.info("member {} moved to {}: reconnecting to it", Long.toHexString(m.getID()), address);
-        RaftPeerId peer = RaftPeers.peerId(m.getID());
-        IOException moved = new IOException("member " + peer + " moved to " + address);
+      RaftPeerId peer = RaftPeers.peerId(m.getID());
+      String address = PeerAddressBook.address(m.getID());
+      log.info("member {} moved to {}: reconnecting to it", peer, address);
+      IOException moved = new IOException("member " + peer + " moved to " + address);
+      Thread t = new Thread(() -> {
         server.getServerRpc().handleException(peer, moved, true);
         client.getClientRpc().handleException(peer, moved, true);
         forwarder.reconnectAll(peer, moved);
-      }
+      }, "raft-peer-moved");
+      t.setDaemon(true);
+      t.start();
     }
   }
 
