@@ -58,8 +58,14 @@ public interface RaftGateway extends AutoCloseable {
 
   CompletableFuture<Void> promoteMember(long id);
 
-  /** Transfers leadership from this member (which must lead) to {@code target}. */
-  CompletableFuture<Void> moveLeader(long target);
+  /**
+   * Transfers leadership from this member (which must lead) to {@code target}: completes once this
+   * member sees {@code target} lead, or fails with etcd's leader-transfer timeout after {@code patience}.
+   */
+  CompletableFuture<Void> moveLeader(long target, java.time.Duration patience);
+
+  /** How long a proposal or read barrier may wait: etcd's request timeout (5 s plus two election timeouts). */
+  java.time.Duration requestTimeout();
 
   /**
    * Sends {@code request} to the leader's {@link LeaderQueries} (this member's own when it leads):

@@ -14,12 +14,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
@@ -294,8 +296,18 @@ final class MembershipDuties {
         .setMemberPromote(MemberPromoteRequest.newBuilder().setID(id))).thenApply(a -> null);
   }
 
-  /** Leader only: hands leadership to the voter {@code target}. */
-  CompletableFuture<Void> moveLeader(long target) {
+  /**
+   * Leader only: hands leadership to the voter {@code target}. As etcd's MoveLeader, the move is
+   * done when this member sees {@code target} lead, and fails with etcd's leader-transfer timeout
+   * when that has not happened within {@code patience} (etcd waits as long as the caller's
+   * deadline allows). Ratis' answer to a transfer request does not decide it: Ratis 3.3 completes a
+   * pending transfer from the timer of an earlier one (a second transfer started within the first's
+   * timeout can be answered "timed out" while it succeeds), so a failed answer is followed by
+   * watching the leader, and by another request while this member still leads.
+   *
+   * <p>Threading: waits on a thread of its own (a move takes up to {@code patience}).
+   */
+  CompletableFuture<Void> moveLeader(long target, java.time.Duration patience) {
     if (!division.getInfo().isLeader()) {
       return CompletableFuture.failedFuture(EtcdError.NOT_LEADER.exception());
     }
@@ -306,18 +318,60 @@ final class MembershipDuties {
     if (target == settings.memberId()) {
       return CompletableFuture.completedFuture(null);
     }
-    return CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<Void> moved = new CompletableFuture<>();
+    Thread mover = new Thread(() -> {
       try {
-        RaftClientReply r = client.admin().transferLeadership(RaftPeers.peerId(target),
-            2 * settings.electionMillis() + 1000);
-        if (!r.isSuccess()) {
-          throw EtcdError.TIMEOUT_LEADER_TRANSFER.exception();
-        }
-        return null;
-      } catch (java.io.IOException e) {
+        awaitLeadershipMoved(target, System.nanoTime() + patience.toNanos());
+        moved.complete(null);
+      } catch (RuntimeException e) {
+        moved.completeExceptionally(e);
+      }
+    }, "raft-move-leader");
+    mover.setDaemon(true);
+    mover.start();
+    return moved;
+  }
+
+  private void awaitLeadershipMoved(long target, long deadline) {
+    RaftPeerId transferee = RaftPeers.peerId(target);
+    long pause = Math.max(10, settings.heartbeatMillis());
+    while (true) {
+      RaftPeerId leader = division.getInfo().getLeaderId();
+      if (transferee.equals(leader)) {
+        return;
+      }
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      if (left <= 0) {
         throw EtcdError.TIMEOUT_LEADER_TRANSFER.exception();
       }
-    });
+      if (division.getInfo().isLeader()) {
+        // Ratis' leader refuses writes while it transfers, so each attempt is bounded (etcd's raft
+        // gives a transfer one election timeout)
+        long attempt = Math.min(left, 2 * settings.electionMillis() + 1000);
+        try {
+          RaftClientReply r = client.admin().transferLeadership(transferee, division.getId(), attempt);
+          if (!r.isSuccess()) {
+            log.info("leadership transfer to {} answered {}; watching the leader", Long.toHexString(target),
+                r.getException() == null ? "a failure" : r.getException().getMessage());
+            sleep(pause);
+          }
+        } catch (java.io.IOException e) {
+          log.info("leadership transfer to {} failed; watching the leader", Long.toHexString(target), e);
+          sleep(pause);
+        }
+      } else {
+        sleep(pause);
+      }
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw EtcdError.STOPPED.exception();
+    }
   }
 
   /** A member has started once it published its name (etcd: it has client URLs). */

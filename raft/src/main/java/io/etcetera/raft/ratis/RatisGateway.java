@@ -617,8 +617,13 @@ public final class RatisGateway implements RaftGateway {
   }
 
   @Override
-  public CompletableFuture<Void> moveLeader(long target) {
-    return membership.moveLeader(target);
+  public CompletableFuture<Void> moveLeader(long target, java.time.Duration patience) {
+    return membership.moveLeader(target, patience);
+  }
+
+  @Override
+  public java.time.Duration requestTimeout() {
+    return settings.requestTimeout();
   }
 
   // --- leader queries ---

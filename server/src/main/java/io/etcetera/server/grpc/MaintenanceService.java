@@ -68,13 +68,25 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
       Replies.fail(out, e);
       return;
     }
-    raft.moveLeader(request.getTargetID()).whenComplete((v, e) -> {
+    raft.moveLeader(request.getTargetID(), moveLeaderPatience()).whenComplete((v, e) -> {
       if (e != null) {
         Replies.fail(out, e);
       } else {
         Replies.ok(out, io.etcetera.api.etcdserverpb.MoveLeaderResponse.newBuilder().setHeader(headers.current()).build());
       }
     });
+  }
+
+  /**
+   * How long a MoveLeader waits for the transferee to lead: etcd waits until the caller's deadline;
+   * without one, etcd's request timeout bounds it here.
+   */
+  private java.time.Duration moveLeaderPatience() {
+    io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
+    if (deadline == null) {
+      return raft.requestTimeout();
+    }
+    return java.time.Duration.ofMillis(Math.max(0, deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS)));
   }
 
   @Override
