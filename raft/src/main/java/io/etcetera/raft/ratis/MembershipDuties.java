@@ -302,8 +302,10 @@ final class MembershipDuties {
    * when that has not happened within {@code patience} (etcd waits as long as the caller's
    * deadline allows). Ratis' answer to a transfer request does not decide it: Ratis 3.3 completes a
    * pending transfer from the timer of an earlier one (a second transfer started within the first's
-   * timeout can be answered "timed out" while it succeeds), so a failed answer is followed by
-   * watching the leader, and by another request while this member still leads.
+   * timeout can be answered "timed out" while it succeeds), so an early failed answer is followed
+   * by another request while this member still leads; a transfer that used its whole time is not
+   * repeated (the leader refuses writes while it transfers), and the leader is watched until the
+   * patience ends.
    *
    * <p>Threading: waits on a thread of its own (a move takes up to {@code patience}).
    */
@@ -335,6 +337,9 @@ final class MembershipDuties {
   private void awaitLeadershipMoved(long target, long deadline) {
     RaftPeerId transferee = RaftPeers.peerId(target);
     long pause = Math.max(10, settings.heartbeatMillis());
+    // a transfer that ran its whole time without moving leadership is not asked again (the leader
+    // refuses writes while it transfers); as etcd, the leader is then only watched
+    boolean gaveUp = false;
     while (true) {
       RaftPeerId leader = division.getInfo().getLeaderId();
       if (transferee.equals(leader)) {
@@ -344,19 +349,21 @@ final class MembershipDuties {
       if (left <= 0) {
         throw EtcdError.TIMEOUT_LEADER_TRANSFER.exception();
       }
-      if (division.getInfo().isLeader()) {
-        // Ratis' leader refuses writes while it transfers, so each attempt is bounded (etcd's raft
-        // gives a transfer one election timeout)
+      if (!gaveUp && division.getInfo().isLeader()) {
         long attempt = Math.min(left, 2 * settings.electionMillis() + 1000);
+        long began = System.nanoTime();
+        String failure;
         try {
           RaftClientReply r = client.admin().transferLeadership(transferee, division.getId(), attempt);
-          if (!r.isSuccess()) {
-            log.info("leadership transfer to {} answered {}; watching the leader", Long.toHexString(target),
-                r.getException() == null ? "a failure" : r.getException().getMessage());
-            sleep(pause);
-          }
+          failure = r.isSuccess() ? null
+              : r.getException() == null ? "a failure" : String.valueOf(r.getException().getMessage());
         } catch (java.io.IOException e) {
-          log.info("leadership transfer to {} failed; watching the leader", Long.toHexString(target), e);
+          failure = String.valueOf(e);
+        }
+        if (failure != null) {
+          gaveUp = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began) >= attempt;
+          log.info("leadership transfer to {} answered {}; {}", Long.toHexString(target), failure,
+              gaveUp ? "watching the leader" : "asking again unless it moved");
           sleep(pause);
         }
       } else {
