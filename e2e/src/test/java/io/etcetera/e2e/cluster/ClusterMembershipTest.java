@@ -221,6 +221,31 @@ class ClusterMembershipTest {
   }
 
   /**
+   * {@code move-leader} to a stopped member cannot succeed: it fails when etcdctl's command timeout
+   * passes (etcd answers its leader-transfer timeout as the deadline passes, so etcdctl prints that
+   * or its own deadline error), the leader keeps leading, and it takes writes again right after.
+   */
+  @Test
+  void moveLeaderToAStoppedMemberFailsAtTheDeadlineAndTheLeaderKeepsTakingWrites(TestInfo info) {
+    try (Cluster c = Cluster.start(Workdirs.of(info), 3, false)) {
+      int leader = c.leaderIndex();
+      int target = others(leader, 3).get(0);
+      c.stop(target);
+      Etcdctl.Result r = c.etcdctlTimeout(leader, "3s", "move-leader", c.member(target).id());
+      assertEquals(1, r.exitCode(), r.describe());
+      List<String> expected = new ArrayList<>(ClusterFaultTest.DEADLINE_ERRORS);
+      expected.add(LEADER_TRANSFER_TIMED_OUT);
+      assertTrue(expected.contains(r.error()), "error of move-leader to a stopped member" + r.describe());
+      assertEquals(leader, c.awaitLeader(Duration.ofSeconds(60), ints(others(target, 3))));
+      assertEquals("OK\n", c.etcdctlTimeout(leader, "5s", "put", "move/after-failed", "v").ok());
+    }
+  }
+
+  /** etcd's leader-transfer timeout as etcdctl prints it (gRPC code Unknown: etcd 3.4 does not map it). */
+  static final String LEADER_TRANSFER_TIMED_OUT =
+      "rpc error: code = Unknown desc = etcdserver: request timed out, leader transfer took too long";
+
+  /**
    * {@code move-leader} with only a follower's endpoint: etcdctl finds no leader among its endpoints
    * (by {@code endpoint status}) and refuses with exit code 128 (its ExitBadArgs); nothing changes.
    */
