@@ -59,7 +59,7 @@ for mode in $MODES; do
       else
         "$SHARED/bench/bench.sh" "$EP" "$P" | tee "$d.txt" | sed "s/^/[$mode $side$r] /"
       fi
-      stop
+      stop; rm -rf "$d"  # the data dir; the results beside it stay
     done
   done
 done

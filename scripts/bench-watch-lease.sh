@@ -38,7 +38,7 @@ for r in $(seq 1 "$ROUNDS"); do
       --watch-per-stream="$WPS" --watched-key-total=1 --put-total="$PUTS" --put-rate=100 >"$d.watch" 2>/dev/null || echo "[$side$r] watch FAILED"
     timeout 300 "$B" --endpoints=http://$ip:2379 --conns=10 --clients=100 lease-keepalive --total="$KA" >"$d.ka" 2>/dev/null || echo "[$side$r] keepalive FAILED"
     echo "[$side$r] watch-create $(summary "$d.watch" 'Watch creation')  watch-events $(summary "$d.watch" 'Watch events received')  keepalive $(summary "$d.ka" 'Summary')" | tee "$d.txt"
-    stop
+    stop; rm -rf "$d"  # the data dir; the results beside it stay
   done
 done
 python3 - "$WORK" "$ROUNDS" <<'PY'

@@ -29,7 +29,6 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcetera.e2e.harness.Binary;
 import io.etcetera.e2e.harness.Member;
 import io.etcetera.e2e.harness.Ports;
-import io.etcetera.e2e.harness.Tools;
 import io.etcetera.e2e.harness.Workdirs;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -76,7 +75,7 @@ class JetcdKvTest {
 
   @BeforeAll
   void startMember() {
-    Path work = Workdirs.fresh(Tools.root().resolve("e2e/target/e2e-work/JetcdKvTest/shared"));
+    Path work = Workdirs.fresh(Workdirs.classDir("JetcdKvTest").resolve("shared"));
     Ports.Address a = Ports.allocate();
     member = Member.start(BINARY, work.resolve("member"), a);
     client = Client.builder().endpoints(member.endpoint()).build();

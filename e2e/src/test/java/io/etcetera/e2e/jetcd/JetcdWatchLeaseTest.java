@@ -40,7 +40,6 @@ import io.etcetera.api.etcdserverpb.LeaseStatus;
 import io.etcetera.e2e.harness.Binary;
 import io.etcetera.e2e.harness.Member;
 import io.etcetera.e2e.harness.Ports;
-import io.etcetera.e2e.harness.Tools;
 import io.etcetera.e2e.harness.Workdirs;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -90,7 +89,7 @@ class JetcdWatchLeaseTest {
 
   @BeforeAll
   void startMember() {
-    Path work = Workdirs.fresh(Tools.root().resolve("e2e/target/e2e-work/JetcdWatchLeaseTest/shared"));
+    Path work = Workdirs.fresh(Workdirs.classDir("JetcdWatchLeaseTest").resolve("shared"));
     Ports.Address a = Ports.allocate();
     member = Member.start(BINARY, work.resolve("member"), a);
     client = Client.builder().endpoints(member.endpoint()).build();

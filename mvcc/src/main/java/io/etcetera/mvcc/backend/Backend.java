@@ -33,7 +33,7 @@ import org.rocksdb.WriteOptions;
  */
 public final class Backend implements AutoCloseable {
   static {
-    RocksDB.loadLibrary();
+    RocksDbNativeLibrary.load();
   }
 
   private static final byte[] KV_CF = "kv".getBytes(StandardCharsets.UTF_8);
