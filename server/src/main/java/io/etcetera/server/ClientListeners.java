@@ -50,9 +50,9 @@ final class ClientListeners {
     List<InetSocketAddress> secure = new ArrayList<>();
     for (URI u : cfg.listenClientUrls()) {
       if (u.getScheme().equals("https")) {
-        secure.add(bindAddress(u));
+        secure.add(ServerConfig.bindAddress(u));
       } else if (u.getScheme().equals("http")) {
-        plain.add(bindAddress(u));
+        plain.add(ServerConfig.bindAddress(u));
       } else {
         throw new FlagException("listen URL " + u + ": unix sockets are not served by Etcetera");
       }
@@ -154,14 +154,4 @@ final class ClientListeners {
     return b.build();
   }
 
-  static InetSocketAddress bindAddress(URI u) {
-    if (u.getPort() < 0) {
-      throw new FlagException("listen URL " + u + " needs a port");
-    }
-    String host = u.getHost();
-    if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::")) {
-      return new InetSocketAddress(u.getPort());
-    }
-    return new InetSocketAddress(host, u.getPort());
-  }
 }

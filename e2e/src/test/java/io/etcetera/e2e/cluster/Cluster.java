@@ -116,6 +116,7 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** More flags for every member, after the defaults (one naming a default flag replaces it). */
+    /** Flags for every member; {@code {host}} in a flag stands for the member's own host. */
     public Builder extraFlags(String... flags) {
       extraFlags.addAll(Arrays.asList(flags));
       return this;
@@ -503,7 +504,8 @@ public final class Cluster implements AutoCloseable {
     String clientUrl = scheme() + "://" + host + ":" + CLIENT_PORT;
     String listenPeer = scheme() + "://" + host + ":" + PEER_PORT;
     Path dataDir = dir.resolve("etcd" + i);
-    List<String> extra = new ArrayList<>(extraFlags);
+    List<String> extra = new ArrayList<>();
+    for (String f : extraFlags) extra.add(f.replace("{host}", host)); // per-member listen URLs
     extra.addAll(memberExtra);
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.executable().toString());

@@ -70,6 +70,15 @@ class EtcdFlagsTest {
   }
 
   @Test
+  void metricsUrlsAreOptionalAndCheckedAsListenUrls() {
+    assertEquals(List.of(), config(Map.of()).listenMetricsUrls());
+    assertEquals(List.of(URI.create("http://127.0.0.1:2381"), URI.create("https://10.0.0.1:2381")),
+        config(Map.of("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:2381,https://10.0.0.1:2381")).listenMetricsUrls());
+    FlagException e = assertThrows(FlagException.class, () -> config(Map.of(), "--listen-metrics-urls=ftp://h:1"));
+    assertTrue(e.getMessage().contains("URL scheme must be http, https, unix, or unixs"), e.getMessage());
+  }
+
+  @Test
   void listenClientUrlsWithoutAdvertiseIsRefusedAsEtcdRefusesIt() {
     FlagException e = assertThrows(FlagException.class,
         () -> config(Map.of(), "--listen-client-urls=http://127.0.0.1:2379"));
