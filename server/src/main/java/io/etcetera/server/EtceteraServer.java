@@ -6,6 +6,10 @@ import io.etcetera.mvcc.auth.TokenProvider;
 import io.etcetera.server.auth.TokenProviders;
 import io.etcetera.server.auth.Authenticator;
 import io.etcetera.server.auth.CallIdentity;
+import io.etcetera.server.compaction.AutoCompactor;
+import io.etcetera.server.http.HealthChecks;
+import io.etcetera.server.http.HttpEndpoints;
+import io.etcetera.server.http.MetricsText;
 import io.etcetera.server.grpc.AuthService;
 import io.etcetera.mvcc.kv.KeyLeases;
 import io.etcetera.mvcc.lease.Lessor;
@@ -66,6 +70,14 @@ public final class EtceteraServer implements AutoCloseable {
 
   /** Stops the gRPC servers, then every component in order (the reverse of how requests flow in). */
   private record Closer(List<Server> servers, List<AutoCloseable> components) {
+    /** This closer with {@code c} closed right after the gRPC servers, before everything else. */
+    Closer first(AutoCloseable c) {
+      List<AutoCloseable> all = new java.util.ArrayList<>();
+      all.add(c);
+      all.addAll(components);
+      return new Closer(servers, List.copyOf(all));
+    }
+
     void close() {
       for (Server grpc : servers) {
         grpc.shutdown();
@@ -182,6 +194,31 @@ public final class EtceteraServer implements AutoCloseable {
     } catch (IOException e) {
       closer.close();
       throw new IOException("cannot listen on " + cfg.listenClientUrls() + ": " + e.getMessage(), e);
+    }
+    // Etcetera raises no alarms yet (Alarm answers an empty list), so none can make /health fail
+    HealthChecks health = new HealthChecks(raft, store, List::of);
+    HttpEndpoints http;
+    try {
+      http = HttpEndpoints.start(cfg.listenMetricsUrls(), cfg.clientTls(), health,
+          new MetricsText(id, raft, store, backend, health));
+    } catch (IOException e) {
+      closer.close();
+      throw new IOException("cannot listen on " + cfg.listenMetricsUrls() + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closer.close();
+      throw e;
+    }
+    closer = closer.first(http);
+    if (cfg.autoCompaction().enabled()) {
+      // as etcd's compactor: internal, so it compacts with root's rights; only the leader's acts
+      AutoCompactor compactor = new AutoCompactor(cfg.autoCompaction(), store::currentRevision,
+          () -> raft.leaderId() != 0 && raft.leaderId() == raft.memberId(),
+          rev -> proposer.proposeAs(io.etcetera.api.etcdserverpb.InternalRaftRequest.newBuilder()
+                  .setCompaction(io.etcetera.api.etcdserverpb.CompactionRequest.newBuilder().setRevision(rev)),
+              new io.etcetera.mvcc.auth.AuthInfo("root", auth.revision())),
+          raft.requestTimeout(), System.currentTimeMillis());
+      closer = closer.first(compactor);
+      compactor.start();
     }
     expiry.start();
     progress.scheduleAtFixedRate(hub::progressTick, progressMillis, progressMillis, TimeUnit.MILLISECONDS);

@@ -36,7 +36,7 @@ public final class EtcdFlags {
       used("listen-peer-urls", "http://localhost:2380"),
       used("listen-client-urls", "http://localhost:2379"),
       notYet("listen-client-http-urls", "", OPS),
-      notYet("listen-metrics-urls", "", OPS),
+      used("listen-metrics-urls", ""),
       noEffect("max-snapshots", "5"),
       noEffect("max-wals", "5"),
       used("snapshot-count", "100000"),
@@ -111,8 +111,8 @@ public final class EtcdFlags {
       // version
       usedBool("version"),
       // compaction
-      notYet("auto-compaction-retention", "0", OPS),
-      notYet("auto-compaction-mode", "periodic", OPS),
+      used("auto-compaction-retention", "0"),
+      used("auto-compaction-mode", "periodic"),
       // profiling and monitoring
       noEffectBool("enable-pprof"),
       noEffect("metrics", "basic"),

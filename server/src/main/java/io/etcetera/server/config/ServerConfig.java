@@ -41,7 +41,9 @@ public record ServerConfig(
     String authToken,
     int bcryptCost,
     long authTokenTtlSeconds,
-    long snapshotCount) {
+    long snapshotCount,
+    List<URI> listenMetricsUrls,
+    io.etcetera.server.compaction.AutoCompactor.Policy autoCompaction) {
 
   /**
    * One side's TLS flags: certificate and key files (or {@code autoTls}), the CA bundle that
@@ -113,7 +115,17 @@ public record ServerConfig(
         authToken(f.get("auth-token")),
         (int) number("bcrypt-cost", f.get("bcrypt-cost")),
         number("auth-token-ttl", f.get("auth-token-ttl")),
-        positive("snapshot-count", number("snapshot-count", f.get("snapshot-count"))));
+        positive("snapshot-count", number("snapshot-count", f.get("snapshot-count"))),
+        f.get("listen-metrics-urls").isEmpty() ? List.of() : urls("listen-metrics-urls", f.get("listen-metrics-urls")),
+        autoCompaction(f.get("auto-compaction-mode"), f.get("auto-compaction-retention")));
+  }
+
+  private static io.etcetera.server.compaction.AutoCompactor.Policy autoCompaction(String mode, String retention) {
+    try {
+      return io.etcetera.server.compaction.AutoCompactor.Policy.parse(mode, retention.isEmpty() ? "0" : retention);
+    } catch (IllegalArgumentException e) {
+      throw new FlagException(e.getMessage());
+    }
   }
 
   private static ClientTls tls(EtcdFlags.Parsed f, String prefix) {
@@ -167,6 +179,18 @@ public record ServerConfig(
     } catch (NumberFormatException e) {
       throw new FlagException("invalid value \"" + v + "\" for flag -" + flag + ": parse error");
     }
+  }
+
+  /** The socket address a listen URL binds: all interfaces for an empty, {@code 0.0.0.0} or {@code ::} host. */
+  public static java.net.InetSocketAddress bindAddress(URI u) {
+    if (u.getPort() < 0) {
+      throw new FlagException("listen URL " + u + " needs a port");
+    }
+    String host = u.getHost();
+    if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::")) {
+      return new java.net.InetSocketAddress(u.getPort());
+    }
+    return new java.net.InetSocketAddress(host, u.getPort());
   }
 
   static List<URI> urls(String flag, String v) {
