@@ -11,7 +11,9 @@ import io.etcetera.tls.gen.KeyFormat;
 import io.grpc.Server;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerServiceDefinition;
+import io.etcetera.server.http.HttpRoutes;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
@@ -26,11 +28,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The gRPC servers behind {@code --listen-client-urls}: one for the {@code http://} URLs and one
- * with TLS for the {@code https://} URLs (etcd serves both kinds side by side), configured as
+ * The gRPC servers behind {@code --listen-client-urls}: one for the {@code http://} URLs (which also
+ * answer etcd's HTTP endpoints, {@link PlaintextHttpSniffing}) and one with TLS for the
+ * {@code https://} URLs (etcd serves both kinds side by side), configured as
  * etcd's: keepalive pings allowed every {@code --grpc-keepalive-min-time} even without calls, no
  * stream limit, any {@code :authority}, a receive limit 512 KiB above {@code --max-request-bytes}.
  * TLS: the certificate and key (re-read when the files change), the CA bundle verifying client
@@ -44,7 +48,7 @@ final class ClientListeners {
   private ClientListeners() {}
 
   static List<Server> build(ServerConfig cfg, List<ServerServiceDefinition> services, ServerInterceptor identity,
-      ServerInterceptor gate)
+      ServerInterceptor gate, HttpRoutes http, Executor httpThreads)
       throws IOException {
     List<InetSocketAddress> plain = new ArrayList<>();
     List<InetSocketAddress> secure = new ArrayList<>();
@@ -59,7 +63,7 @@ final class ClientListeners {
     }
     List<Server> servers = new ArrayList<>();
     if (!plain.isEmpty()) {
-      servers.add(server(cfg, plain, null, services, identity, gate));
+      servers.add(server(cfg, plain, null, services, identity, gate, new PlaintextHttpSniffing(http, httpThreads)));
     }
     if (!secure.isEmpty()) {
       ServerConfig.ClientTls tls = cfg.clientTls();
@@ -68,14 +72,18 @@ final class ClientListeners {
             + cfg.listenClientUrls().stream().filter(u -> u.getScheme().equals("https")).findFirst().orElseThrow()
             + " with HTTPS scheme");
       }
-      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity, gate));
+      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity, gate, null));
     }
     return servers;
   }
 
   private static Server server(ServerConfig cfg, List<InetSocketAddress> addresses, SslContext ssl,
-      List<ServerServiceDefinition> services, ServerInterceptor identity, ServerInterceptor gate) {
-    NettyServerBuilder b = NettyServerBuilder.forAddress(addresses.get(0));
+      List<ServerServiceDefinition> services, ServerInterceptor identity, ServerInterceptor gate,
+      PlaintextHttpSniffing plainWithHttp) {
+    // plain listeners also answer etcd's HTTP endpoints (curl http://…:2379/health) beside gRPC
+    NettyServerBuilder b = plainWithHttp != null
+        ? NettyServerBuilder.forAddress(addresses.get(0), InternalNettyServerCredentials.create(plainWithHttp))
+        : NettyServerBuilder.forAddress(addresses.get(0));
     for (InetSocketAddress a : addresses.subList(1, addresses.size())) {
       b.addListenAddress(a);
     }

@@ -9,6 +9,7 @@ import io.etcetera.server.auth.CallIdentity;
 import io.etcetera.server.compaction.AutoCompactor;
 import io.etcetera.server.http.HealthChecks;
 import io.etcetera.server.http.HttpEndpoints;
+import io.etcetera.server.http.HttpRoutes;
 import io.etcetera.server.http.MetricsText;
 import io.etcetera.server.grpc.AuthService;
 import io.etcetera.mvcc.kv.KeyLeases;
@@ -176,11 +177,16 @@ public final class EtceteraServer implements AutoCloseable {
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
-    List<AutoCloseable> components = List.of(expiry, () -> progress.shutdownNow(), leaderLoss, hub, () -> watchSend.shutdownNow(),
+    // Etcetera raises no alarms yet (Alarm answers an empty list), so none can make /health fail
+    HealthChecks health = new HealthChecks(raft, store, List::of);
+    HttpRoutes httpRoutes = new HttpRoutes(health, new MetricsText(id, raft, store, backend, health));
+    ExecutorService httpThreads = Executors.newFixedThreadPool(2, daemon("http-endpoints"));
+    List<AutoCloseable> components = List.of(() -> httpThreads.shutdownNow(), expiry, () -> progress.shutdownNow(), leaderLoss, hub, () -> watchSend.shutdownNow(),
         () -> hashing.shutdownNow(), () -> reads.shutdownNow(), raft, store, backend);
     List<Server> servers;
     try {
-      servers = ClientListeners.build(cfg, services, new CallIdentity(), new io.etcetera.server.grpc.ClusterGate(raft));
+      servers = ClientListeners.build(cfg, services, new CallIdentity(), new io.etcetera.server.grpc.ClusterGate(raft),
+          httpRoutes, httpThreads);
     } catch (IOException | RuntimeException e) {
       new Closer(List.of(), components).close();
       throw e;
@@ -195,12 +201,9 @@ public final class EtceteraServer implements AutoCloseable {
       closer.close();
       throw new IOException("cannot listen on " + cfg.listenClientUrls() + ": " + e.getMessage(), e);
     }
-    // Etcetera raises no alarms yet (Alarm answers an empty list), so none can make /health fail
-    HealthChecks health = new HealthChecks(raft, store, List::of);
     HttpEndpoints http;
     try {
-      http = HttpEndpoints.start(cfg.listenMetricsUrls(), cfg.clientTls(), health,
-          new MetricsText(id, raft, store, backend, health));
+      http = HttpEndpoints.start(cfg.listenMetricsUrls(), cfg.clientTls(), httpRoutes, httpThreads);
     } catch (IOException e) {
       closer.close();
       throw new IOException("cannot listen on " + cfg.listenMetricsUrls() + ": " + e.getMessage(), e);
