@@ -6,7 +6,9 @@ import io.etcetera.mvcc.auth.TokenProvider;
 import io.etcetera.server.auth.TokenProviders;
 import io.etcetera.server.auth.Authenticator;
 import io.etcetera.server.auth.CallIdentity;
+import io.etcetera.mvcc.alarm.AlarmStore;
 import io.etcetera.server.compaction.AutoCompactor;
+import io.etcetera.server.grpc.SpaceQuota;
 import io.etcetera.server.http.HealthChecks;
 import io.etcetera.server.http.HttpEndpoints;
 import io.etcetera.server.http.HttpRoutes;
@@ -135,12 +137,13 @@ public final class EtceteraServer implements AutoCloseable {
     });
     AuthStore auth = new AuthStore();
     auth.recover(backend);
+    AlarmStore alarms = new AlarmStore(store);
     TokenProvider tokens = TokenProviders.fromFlag(cfg.authToken(), cfg.authTokenTtlSeconds());
     WatchHub hub = new WatchHub(store);
     store.onCommitted(hub);
     MemberTable members = MemberTable.load(store);
     RatisGateway raft = RatisGateway.start(RaftSettings.from(cfg, id, memberDir.resolve("raft")), store,
-        new Applier(store, lessor, auth, tokens), members, leading -> {
+        new Applier(store, lessor, auth, tokens, alarms), members, leading -> {
           // only the leader counts lease time; a new leader gives every lease a full TTL
           if (leading) {
             lessor.promote();
@@ -155,6 +158,7 @@ public final class EtceteraServer implements AutoCloseable {
           lessor.reload(backend);
           store.reload();
           auth.recover(backend);
+          alarms.recover();
           hub.jumpedTo(store.currentRevision());
         });
     LeaseLeaderQueries leaseQueries = new LeaseLeaderQueries(lessor);
@@ -163,6 +167,7 @@ public final class EtceteraServer implements AutoCloseable {
     Authenticator authenticator = new Authenticator(auth, tokens, cfg.clientTls().clientCertAuth());
     Proposer proposer = new Proposer(raft, cfg.maxRequestBytes(), id.memberId(), authenticator);
     LeaseExpiry expiry = new LeaseExpiry(lessor, proposer, auth);
+    SpaceQuota quota = new SpaceQuota(cfg.quotaBackendBytes(), backend::sizeOnDisk, proposer, id.memberId());
     ExecutorService watchSend = Executors.newFixedThreadPool(2, daemon("watch-send"));
     ExecutorService hashing = Executors.newFixedThreadPool(2, daemon("bcrypt"));
     ExecutorService reads = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), daemon("kv-read"));
@@ -171,14 +176,14 @@ public final class EtceteraServer implements AutoCloseable {
     LeaderLossMonitor leaderLoss = new LeaderLossMonitor(raft, cfg.electionTimeoutMillis());
 
     List<io.grpc.ServerServiceDefinition> services = List.of(
-        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads).bindService(),
+        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads, quota).bindService(),
         new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
-        new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss).bindService(),
+        new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
-        new MaintenanceService(id, raft, backend, headers, authenticator).bindService(),
+        new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
-    // Etcetera raises no alarms yet (Alarm answers an empty list), so none can make /health fail
-    HealthChecks health = new HealthChecks(raft, store, List::of);
+    HealthChecks health = new HealthChecks(raft, store,
+        () -> alarms.active().stream().map(a -> a.getAlarm().name()).distinct().toList());
     HttpRoutes httpRoutes = new HttpRoutes(health, new MetricsText(id, raft, store, backend, health));
     ExecutorService httpThreads = Executors.newFixedThreadPool(2, daemon("http-endpoints"));
     List<AutoCloseable> components = List.of(() -> httpThreads.shutdownNow(), expiry, () -> progress.shutdownNow(), leaderLoss, hub, () -> watchSend.shutdownNow(),

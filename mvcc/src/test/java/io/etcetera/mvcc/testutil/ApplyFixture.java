@@ -79,6 +79,7 @@ public final class ApplyFixture implements AutoCloseable {
   private io.etcetera.mvcc.auth.SimpleTokens tokens;
   private WatchHub hub;
   private Applier applier;
+  private io.etcetera.mvcc.alarm.AlarmStore alarms;
   private long index;
 
   private ApplyFixture(Path dir, boolean fsync, boolean withHub) {
@@ -122,7 +123,8 @@ public final class ApplyFixture implements AutoCloseable {
     auth = new io.etcetera.mvcc.auth.AuthStore();
     auth.recover(backend);
     tokens = new io.etcetera.mvcc.auth.SimpleTokens(ticker::nanos, TOKEN_TTL);
-    applier = new Applier(store, lessor, auth, tokens);
+    alarms = new io.etcetera.mvcc.alarm.AlarmStore(store);
+    applier = new Applier(store, lessor, auth, tokens, alarms);
     index = store.appliedIndex();
   }
 
@@ -160,6 +162,11 @@ public final class ApplyFixture implements AutoCloseable {
 
   public WatchHub hub() {
     return hub;
+  }
+
+  /** The alarm store the applier caps writes by (recovered again by {@link #reopen}). */
+  public io.etcetera.mvcc.alarm.AlarmStore alarms() {
+    return alarms;
   }
 
   /** The auth store the applier checks against (recovered again by {@link #reopen}). */

@@ -35,6 +35,7 @@ public final class KvService extends KVGrpc.KVImplBase {
   private final Proposer proposer;
   private final HeaderFiller headers;
   private final int maxTxnOps;
+  private final SpaceQuota quota;
 
   private final io.etcetera.server.auth.Authenticator authenticator;
 
@@ -44,7 +45,8 @@ public final class KvService extends KVGrpc.KVImplBase {
   /** @param reads runs linearizable reads once their barrier passed */
   public KvService(MvccStore store, Proposer proposer, HeaderFiller headers, int maxTxnOps,
       io.etcetera.server.auth.Authenticator authenticator, io.etcetera.raft.RaftGateway raft,
-      java.util.concurrent.Executor reads) {
+      java.util.concurrent.Executor reads, SpaceQuota quota) {
+    this.quota = quota;
     this.raft = raft;
     this.reads = reads;
     this.authenticator = authenticator;
@@ -109,6 +111,7 @@ public final class KvService extends KVGrpc.KVImplBase {
   @Override
   public void put(PutRequest request, StreamObserver<PutResponse> out) {
     try {
+      quota.check(io.etcetera.mvcc.apply.QuotaCost.of(request)); // etcd checks the quota first
       RequestChecks.checkPut(request);
     } catch (EtcdException e) {
       Replies.fail(out, e);
@@ -133,6 +136,7 @@ public final class KvService extends KVGrpc.KVImplBase {
   @Override
   public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
     try {
+      quota.check(io.etcetera.mvcc.apply.QuotaCost.of(request));
       RequestChecks.checkTxn(request, maxTxnOps);
     } catch (EtcdException e) {
       Replies.fail(out, e);

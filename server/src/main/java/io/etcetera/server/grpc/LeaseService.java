@@ -37,8 +37,11 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
   private final io.etcetera.server.lease.LeaseLeaderQueries leaderQueries;
   private final LeaderLossMonitor leaderLoss;
 
+  private final SpaceQuota quota;
+
   public LeaseService(Lessor lessor, Proposer proposer, HeaderFiller headers, io.etcetera.raft.RaftGateway raft,
-      io.etcetera.server.lease.LeaseLeaderQueries leaderQueries, LeaderLossMonitor leaderLoss) {
+      io.etcetera.server.lease.LeaseLeaderQueries leaderQueries, LeaderLossMonitor leaderLoss, SpaceQuota quota) {
+    this.quota = quota;
     this.raft = raft;
     this.leaderLoss = leaderLoss;
     this.leaderQueries = leaderQueries;
@@ -49,6 +52,12 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> out) {
+    try {
+      quota.check(io.etcetera.mvcc.apply.QuotaCost.leaseGrant());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
     LeaseGrantRequest r = request;
     while (r.getID() == 0) {
       r = r.toBuilder().setID(proposer.nextId() & Long.MAX_VALUE).build();

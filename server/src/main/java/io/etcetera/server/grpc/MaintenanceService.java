@@ -16,8 +16,8 @@ import io.grpc.stub.StreamObserver;
 
 /**
  * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
- * positions), Alarm (list; no alarm is raised yet), Defragment (a full RocksDB compaction) and
- * MoveLeader.
+ * positions, raised alarms), Alarm (every action through the log), Defragment (a full RocksDB
+ * compaction) and MoveLeader.
  * The other calls answer UNIMPLEMENTED until their issues land.
  *
  * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
@@ -30,8 +30,13 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   private final io.etcetera.server.auth.Authenticator authenticator;
 
+  private final io.etcetera.mvcc.alarm.AlarmStore alarms;
+  private final Proposer proposer;
+
   public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers,
-      io.etcetera.server.auth.Authenticator authenticator) {
+      io.etcetera.server.auth.Authenticator authenticator, io.etcetera.mvcc.alarm.AlarmStore alarms, Proposer proposer) {
+    this.alarms = alarms;
+    this.proposer = proposer;
     this.authenticator = authenticator;
     this.id = id;
     this.raft = raft;
@@ -44,6 +49,9 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     StatusResponse.Builder b = StatusResponse.newBuilder();
     if (raft.leaderId() == 0) {
       b.addErrors(io.etcetera.api.errors.EtcdError.NO_LEADER.message()); // as etcd's Status
+    }
+    for (io.etcetera.api.etcdserverpb.AlarmMember a : alarms.active()) {
+      b.addErrors(alarmText(a));
     }
     Replies.ok(out, b
         .setHeader(headers.current())
@@ -89,14 +97,22 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     return java.time.Duration.ofMillis(Math.max(0, deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS)));
   }
 
+  /** etcd's text of an alarm in Status errors: Go's compact text form of the AlarmMember. */
+  static String alarmText(io.etcetera.api.etcdserverpb.AlarmMember a) {
+    return "memberID:" + Long.toUnsignedString(a.getMemberID()) + " alarm:" + a.getAlarm().name() + " ";
+  }
+
+  /** etcd's Alarm: every action (GET too) goes through the log, so all members answer alike. */
   @Override
   public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
-    if (request.getAction() != AlarmRequest.AlarmAction.GET) {
-      Replies.fail(out, Status.UNIMPLEMENTED
-          .withDescription("etcetera: raising and clearing alarms arrives with the quota work").asRuntimeException());
-      return;
-    }
-    Replies.ok(out, AlarmResponse.newBuilder().setHeader(headers.current()).build());
+    proposer.propose(io.etcetera.api.etcdserverpb.InternalRaftRequest.newBuilder().setAlarm(request)).whenComplete((a, t) -> {
+      if (t != null) {
+        Replies.fail(out, t);
+      } else {
+        AlarmResponse r = (AlarmResponse) a.response();
+        Replies.ok(out, r.toBuilder().setHeader(headers.current()).build());
+      }
+    });
   }
 
   @Override
