@@ -175,6 +175,17 @@ public final class Backend implements AutoCloseable {
     return db.newIterator(kv, options);
   }
 
+  /** Runs {@code reader} over the kv rows as of one point in time (a RocksDB snapshot). */
+  public <T> T readKvSnapshot(java.util.function.Function<RocksIterator, T> reader) {
+    org.rocksdb.Snapshot snapshot = db.getSnapshot();
+    try (ReadOptions options = new ReadOptions().setSnapshot(snapshot);
+        RocksIterator it = db.newIterator(kv, options)) {
+      return reader.apply(it);
+    } finally {
+      db.releaseSnapshot(snapshot);
+    }
+  }
+
   /** Writes a batch atomically; with {@code sync} it is on disk (fsync of the WAL) on return. */
   public void commit(WriteBatch batch, boolean sync) {
     try {

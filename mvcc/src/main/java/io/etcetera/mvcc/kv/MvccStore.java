@@ -165,6 +165,11 @@ public final class MvccStore implements AutoCloseable {
     batch.dirty = true;
   }
 
+  /** etcd's HashKV at {@code rev} (0 = current); any thread. */
+  public KvHash hashKv(long rev) {
+    return KvHash.of(this, rev);
+  }
+
   public long currentRevision() {
     return currentRev;
   }

@@ -16,8 +16,8 @@ import io.grpc.stub.StreamObserver;
 
 /**
  * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
- * positions, raised alarms), Alarm (every action through the log), Defragment (a full RocksDB
- * compaction) and MoveLeader.
+ * positions, raised alarms), Alarm (every action through the log), HashKV (etcd's hash of the
+ * key-value rows), Defragment (a full RocksDB compaction) and MoveLeader.
  * The other calls answer UNIMPLEMENTED until their issues land.
  *
  * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
@@ -32,9 +32,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
   private final io.etcetera.mvcc.alarm.AlarmStore alarms;
   private final Proposer proposer;
+  private final io.etcetera.mvcc.kv.MvccStore store;
 
   public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers,
-      io.etcetera.server.auth.Authenticator authenticator, io.etcetera.mvcc.alarm.AlarmStore alarms, Proposer proposer) {
+      io.etcetera.server.auth.Authenticator authenticator, io.etcetera.mvcc.alarm.AlarmStore alarms, Proposer proposer,
+      io.etcetera.mvcc.kv.MvccStore store) {
+    this.store = store;
     this.alarms = alarms;
     this.proposer = proposer;
     this.authenticator = authenticator;
@@ -113,6 +116,27 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
         Replies.ok(out, r.toBuilder().setHeader(headers.current()).build());
       }
     });
+  }
+
+  /**
+   * etcd's HashKV (admin only): the CRC of the key-value rows up to a revision, equal to etcd's for
+   * the same history ({@link io.etcetera.mvcc.kv.KvHash}).
+   */
+  @Override
+  public void hashKV(io.etcetera.api.etcdserverpb.HashKVRequest request,
+      StreamObserver<io.etcetera.api.etcdserverpb.HashKVResponse> out) {
+    try {
+      authenticator.store().checkAdmin(authenticator.current());
+      io.etcetera.mvcc.kv.KvHash h = store.hashKv(request.getRevision());
+      Replies.ok(out, io.etcetera.api.etcdserverpb.HashKVResponse.newBuilder()
+          .setHeader(headers.current().toBuilder().setRevision(h.currentRevision()))
+          .setHash((int) h.hash())
+          .setCompactRevision(h.compactRevision())
+          .setHashRevision(h.hashRevision())
+          .build());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+    }
   }
 
   @Override
