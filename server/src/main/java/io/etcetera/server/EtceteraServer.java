@@ -180,7 +180,8 @@ public final class EtceteraServer implements AutoCloseable {
         new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
         new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
-        new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store).bindService(),
+        new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store,
+            new io.etcetera.server.snapshot.SnapshotStreamer(backend, memberDir.resolve("snapshot-send"))).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
     HealthChecks health = new HealthChecks(raft, store,
         () -> alarms.active().stream().map(a -> a.getAlarm().name()).distinct().toList());

@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code etcetera} command: started with etcd's flags it runs a member, as {@code etcd} does
  * (exit status 1 for a bad flag or a failed start, as etcd); {@code etcetera certs ...} makes
- * certificates.
+ * certificates; {@code etcetera snapshot restore|status} works on snapshot files.
  */
 public final class Main {
   private Main() {}
@@ -19,6 +19,10 @@ public final class Main {
   public static void main(String[] args) {
     if (args.length > 0 && args[0].equals("certs")) {
       System.exit(CertsCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
+    if (args.length > 0 && args[0].equals("snapshot")) {
+      setLogLevel("warn"); // the command's own output only
+      System.exit(SnapshotCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
     EtcdFlags.Parsed flags;
     ServerConfig cfg;

@@ -17,7 +17,8 @@ import io.grpc.stub.StreamObserver;
 /**
  * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
  * positions, raised alarms), Alarm (every action through the log), HashKV (etcd's hash of the
- * key-value rows), Defragment (a full RocksDB compaction) and MoveLeader.
+ * key-value rows), Snapshot (a checkpoint of the store, streamed), Defragment (a full RocksDB
+ * compaction) and MoveLeader.
  * The other calls answer UNIMPLEMENTED until their issues land.
  *
  * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
@@ -33,10 +34,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   private final io.etcetera.mvcc.alarm.AlarmStore alarms;
   private final Proposer proposer;
   private final io.etcetera.mvcc.kv.MvccStore store;
+  private final io.etcetera.server.snapshot.SnapshotStreamer snapshots;
 
   public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers,
       io.etcetera.server.auth.Authenticator authenticator, io.etcetera.mvcc.alarm.AlarmStore alarms, Proposer proposer,
-      io.etcetera.mvcc.kv.MvccStore store) {
+      io.etcetera.mvcc.kv.MvccStore store, io.etcetera.server.snapshot.SnapshotStreamer snapshots) {
+    this.snapshots = snapshots;
     this.store = store;
     this.alarms = alarms;
     this.proposer = proposer;
@@ -137,6 +140,19 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     } catch (RuntimeException e) {
       Replies.fail(out, e);
     }
+  }
+
+  /** etcd's Snapshot (admin only): the store as a snapshot file ({@link io.etcetera.server.snapshot.SnapshotFile}). */
+  @Override
+  public void snapshot(io.etcetera.api.etcdserverpb.SnapshotRequest request,
+      StreamObserver<io.etcetera.api.etcdserverpb.SnapshotResponse> out) {
+    try {
+      authenticator.store().checkAdmin(authenticator.current());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+      return;
+    }
+    snapshots.stream((io.grpc.stub.ServerCallStreamObserver<io.etcetera.api.etcdserverpb.SnapshotResponse>) out);
   }
 
   @Override
