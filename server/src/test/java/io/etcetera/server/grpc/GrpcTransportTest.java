@@ -106,7 +106,7 @@ class GrpcTransportTest {
     try {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
           () -> MaintenanceGrpc.newBlockingStub(ch)
-              .hashKV(io.etcetera.api.etcdserverpb.HashKVRequest.getDefaultInstance()));
+              .hash(io.etcetera.api.etcdserverpb.HashRequest.getDefaultInstance()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
