@@ -42,7 +42,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -100,6 +102,9 @@ import org.junit.jupiter.api.Timeout;
  *       or in events that arrive after the client asked to cancel the watch (etcd 3.4 forgets a
  *       watch's prev_kv option when it processes the cancel, before the events still queued for
  *       it are sent);
+ *   <li>a watch that starts exactly at a revision that was compacted may lack the DELETE events of
+ *       that revision: etcd's compaction removes a tombstone at the compaction revision, and etcd
+ *       and Etcetera alike then cannot deliver it (counted in the report);
  *   <li>the events of one revision are never split across responses (no fragmenting is asked);
  *   <li>a compacted cancel names a compact revision above the watcher's resume revision and not
  *       above the highest compaction issued; the server never cancels a watch on its own
@@ -265,6 +270,10 @@ class WatchTortureTest {
   private final ConcurrentLinkedQueue<Listing> listings = new ConcurrentLinkedQueue<>();
   private final AtomicLong maxRevision = new AtomicLong(1);
   private final AtomicLong compactionIssued = new AtomicLong(0);
+  /** Every revision a compaction was issued to. */
+  private final Set<Long> compactionTargets = ConcurrentHashMap.newKeySet();
+  /** Deletes at a watch's start revision that were not delivered because that revision was compacted. */
+  private final AtomicLong deletesAtCompactedStart = new AtomicLong();
   private final AtomicLong compactions = new AtomicLong();
   private final AtomicLong stalls = new AtomicLong();
   private final AtomicLong responsesReceived = new AtomicLong();
@@ -420,12 +429,12 @@ class WatchTortureTest {
               + "%d) in %d ms; %d compactions (last to %d); %d events checked in %d segments (%d responses, "
               + "%d other); %d resumes (%d watches in all), %d cancels, %d stream drops, %d read stalls, "
               + "%d compacted cancels, %d listings; events without prev_kv: %d after compaction, %d after a cancel "
-              + "request; drain %d ms; "
+              + "request; %d deletes at a compacted start revision not delivered (as etcd); drain %d ms; "
               + "total %d ms%s%n",
           binary.name().toLowerCase(), seed, writes.size(), txns, changedWrites, finalRevision, loadMillis,
           compactions.get(), compactionIssued.get(), checked, segmentsChecked, responsesReceived.get(),
           otherResponses.get(), totalCreates - WATCHERS, totalCreates, totalCancels, totalDrops, stalls.get(),
-          totalCompacted, totalListings, prevKvCompacted, prevKvAfterCancel, drainMillis,
+          totalCompacted, totalListings, prevKvCompacted, prevKvAfterCancel, deletesAtCompactedStart.get(), drainMillis,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), per);
       assertTrue(violations.isEmpty(), report() + "\n--- member log tail:\n" + m.logTail(40));
       assertTrue(checked > 10_000, "too few events checked to mean anything: " + checked);
@@ -543,6 +552,7 @@ class WatchTortureTest {
       long target = maxRevision.get() - COMPACT_KEEP;
       if (target <= compactionIssued.get()) continue;
       compactionIssued.set(target); // before the request: events read after it may lack a prev_kv
+      compactionTargets.add(target);
       try {
         kv.withDeadlineAfter(RPC_DEADLINE_MILLIS, TimeUnit.MILLISECONDS)
             .compact(CompactionRequest.newBuilder().setRevision(target).build());
@@ -945,6 +955,11 @@ class WatchTortureTest {
         }
         Expected x = mine.get(i);
         boolean same = ev.getType() == x.type && ev.getKv().equals(x.kv);
+        while (!same && deleteLostAtCompactedStart(seg, x) && i + 1 < mine.size()) {
+          i++;
+          x = mine.get(i);
+          same = ev.getType() == x.type && ev.getKv().equals(x.kv);
+        }
         if (!same) {
           String what = ev.getKv().getModRevision() < x.rev ? "unexpected event (duplicate, out of order or never "
               + "committed in range)"
@@ -987,12 +1002,24 @@ class WatchTortureTest {
             + "compaction issued, " + seg.compactionIssuedAtCancel);
       }
     }
+    while (i < mine.size() && deleteLostAtCompactedStart(seg, mine.get(i))) i++;
     if (lastSegment && i < mine.size()) {
       Expected x = mine.get(i);
       violation(ctx + "missing events at the end: received " + (i - lo) + " of " + (mine.size() - lo)
           + ", the first missing is " + x.type + " " + kvString(x.kv));
     }
     return new long[] {checked, prevKvCompacted, prevKvAfterCancel};
+  }
+
+  /**
+   * etcd's compaction at revision R removes the row of a delete made at exactly R (the tombstone is
+   * not kept), so a watch that starts at R, which is allowed, may not get that DELETE event; etcd
+   * and Etcetera alike. Counted, and allowed only there.
+   */
+  private boolean deleteLostAtCompactedStart(Segment seg, Expected x) {
+    boolean lost = x.type == Event.EventType.DELETE && x.rev == seg.start && compactionTargets.contains(seg.start);
+    if (lost) deletesAtCompactedStart.incrementAndGet();
+    return lost;
   }
 
   // ---------------------------------------------------------------------------------------------
