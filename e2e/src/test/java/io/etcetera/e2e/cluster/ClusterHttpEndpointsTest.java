@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.etcetera.e2e.harness.Binary;
+import io.etcetera.e2e.harness.Command;
 import io.etcetera.e2e.harness.Workdirs;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -158,11 +159,11 @@ class ClusterHttpEndpointsTest {
         .extraFlags("--listen-metrics-urls=https://{host}:" + METRICS_PORT).start()) {
       TlsFiles pki = c.tlsFiles();
       String url = "https://" + c.member(1).host() + ":" + METRICS_PORT + "/health";
-      Curl withCert = Curl.run("--cacert", pki.ca().toString(), "--cert", pki.clientCert().toString(),
+      Command withCert = Curl.run("--cacert", pki.ca().toString(), "--cert", pki.clientCert().toString(),
           "--key", pki.clientKey().toString(), url);
       assertEquals(0, withCert.exit(), withCert.output());
       assertTrue(withCert.output().contains("\"health\":\"true\""), withCert.output());
-      Curl withoutCert = Curl.run("--cacert", pki.ca().toString(), url);
+      Command withoutCert = Curl.run("--cacert", pki.ca().toString(), url);
       assertTrue(withoutCert.exit() != 0 && !withoutCert.output().contains("\"health\""),
           "refused without a client certificate: " + withoutCert.output());
     }
@@ -182,24 +183,18 @@ class ClusterHttpEndpointsTest {
       assertEquals(405, send(client + "/health", "POST").statusCode());
       // gRPC on the same port is unaffected, before and after the HTTP requests
       assertEquals("v", c.etcdctl(1, "get", "http/client-port", "--print-value-only").ok().trim());
-      Curl curl = Curl.run(client + "/health");
+      Command curl = Curl.run(client + "/health");
       assertEquals(0, curl.exit(), curl.output());
       assertTrue(curl.output().contains("\"health\":\"true\""), curl.output());
     }
   }
 
-  /** curl as an operator runs it: silent, failing on HTTP errors, output and errors together. */
-  private record Curl(int exit, String output) {
-    static Curl run(String... args) throws Exception {
+  /** curl as an operator runs it: silent, output and errors together. */
+  private static final class Curl {
+    static Command run(String... args) throws Exception {
       List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20"));
       cmd.addAll(List.of(args));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IllegalStateException("curl did not finish: " + cmd);
-      }
-      return new Curl(p.exitValue(), out);
+      return Command.run(cmd, 30);
     }
   }
 }

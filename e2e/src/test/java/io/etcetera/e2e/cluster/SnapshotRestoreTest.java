@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcetera.e2e.harness.Binary;
+import io.etcetera.e2e.harness.Command;
 import io.etcetera.e2e.harness.Etcdctl;
 import io.etcetera.e2e.harness.Member;
 import io.etcetera.e2e.harness.Ports;
@@ -30,18 +31,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class SnapshotRestoreTest {
 
-  private record Run(int exit, String output) {}
-
-  private static Run etcetera(String... args) throws Exception {
+  private static Command etcetera(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Tools.launcher().toString()));
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException("did not finish: " + cmd);
-    }
-    return new Run(p.exitValue(), out);
+    return Command.run(cmd, 120);
   }
 
   @Test
@@ -66,25 +59,25 @@ class SnapshotRestoreTest {
     }
     assertEquals(32, Files.size(snapshot) % 512, "etcdctl kept the file: blocks plus a SHA-256");
 
-    Run status = etcetera("snapshot", "status", snapshot.toString());
+    Command status = etcetera("snapshot", "status", snapshot.toString());
     assertEquals(0, status.exit(), status.output());
     assertTrue(status.output().contains("revision: " + revision), status.output());
 
     byte[] damaged = Files.readAllBytes(snapshot);
     damaged[damaged.length / 2] ^= 1;
     Path bad = Files.write(work.resolve("damaged.db"), damaged);
-    Run refused = etcetera("snapshot", "restore", bad.toString(), "--data-dir", work.resolve("never").toString());
+    Command refused = etcetera("snapshot", "restore", bad.toString(), "--data-dir", work.resolve("never").toString());
     assertEquals(1, refused.exit(), refused.output());
     assertTrue(refused.output().contains("does not match its SHA-256"), refused.output());
     assertFalse(Files.exists(work.resolve("never")), "no data dir is left by a refused restore");
 
     Path clusterDir = work.resolve("restored");
     for (int i = 1; i <= 3; i++) {
-      Run r = etcetera("snapshot", "restore", snapshot.toString(), "--name", "etcd" + i,
+      Command r = etcetera("snapshot", "restore", snapshot.toString(), "--name", "etcd" + i,
           "--data-dir", clusterDir.resolve("etcd" + i).toString());
       assertEquals(0, r.exit(), r.output());
     }
-    Run again = etcetera("snapshot", "restore", snapshot.toString(), "--data-dir", clusterDir.resolve("etcd1").toString());
+    Command again = etcetera("snapshot", "restore", snapshot.toString(), "--data-dir", clusterDir.resolve("etcd1").toString());
     assertEquals(1, again.exit());
     assertTrue(again.output().contains("exists"), again.output());
 

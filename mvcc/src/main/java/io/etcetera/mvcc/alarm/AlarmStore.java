@@ -4,7 +4,6 @@ import io.etcetera.api.etcdserverpb.AlarmMember;
 import io.etcetera.api.etcdserverpb.AlarmRequest;
 import io.etcetera.api.etcdserverpb.AlarmResponse;
 import io.etcetera.api.etcdserverpb.AlarmType;
-import io.etcetera.mvcc.backend.Backend;
 import io.etcetera.mvcc.kv.ApplyBatch;
 import io.etcetera.mvcc.kv.MvccStore;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.TreeSet;
-import org.rocksdb.RocksIterator;
 
 /**
  * etcd's alarm store: which member raised which alarm ({@code NOSPACE}, {@code CORRUPT}). Alarms
@@ -43,17 +41,14 @@ public final class AlarmStore {
 
   /** Reads the persisted alarms (at start, and after a snapshot replaced the store). */
   public void recover() {
-    Backend backend = store.backend();
     TreeSet<AlarmMember> loaded = new TreeSet<>(ORDER);
-    try (RocksIterator it = backend.metaIterator()) {
-      for (it.seek(PREFIX); it.isValid() && startsWith(it.key(), PREFIX); it.next()) {
-        String[] parts = new String(it.key(), PREFIX.length, it.key().length - PREFIX.length, StandardCharsets.UTF_8).split("/");
-        loaded.add(AlarmMember.newBuilder()
-            .setMemberID(Long.parseUnsignedLong(parts[0], 16))
-            .setAlarmValue(Integer.parseInt(parts[1]))
-            .build());
-      }
-    }
+    store.backend().forEachMeta(PREFIX, (key, value) -> {
+      String[] parts = new String(key, PREFIX.length, key.length - PREFIX.length, StandardCharsets.UTF_8).split("/");
+      loaded.add(AlarmMember.newBuilder()
+          .setMemberID(Long.parseUnsignedLong(parts[0], 16))
+          .setAlarmValue(Integer.parseInt(parts[1]))
+          .build());
+    });
     working = loaded;
     published = List.copyOf(loaded);
   }
@@ -118,17 +113,5 @@ public final class AlarmStore {
 
   private static byte[] key(AlarmMember m) {
     return ("alarm/" + String.format("%016x", m.getMemberID()) + "/" + m.getAlarmValue()).getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static boolean startsWith(byte[] a, byte[] prefix) {
-    if (a.length < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (a[i] != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
   }
 }

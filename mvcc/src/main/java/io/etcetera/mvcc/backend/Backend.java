@@ -135,6 +135,19 @@ public final class Backend implements AutoCloseable {
     return db.newIterator(meta);
   }
 
+  /** Calls {@code row} with the key and value of every meta row whose key starts with {@code prefix}, in key order. */
+  public void forEachMeta(byte[] prefix, java.util.function.BiConsumer<byte[], byte[]> row) {
+    try (RocksIterator it = metaIterator()) {
+      for (it.seek(prefix); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (k.length < prefix.length || !java.util.Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
+          break;
+        }
+        row.accept(k, it.value());
+      }
+    }
+  }
+
   public byte[] getMeta(byte[] key) {
     try {
       return db.get(meta, key);

@@ -14,7 +14,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.rocksdb.RocksIterator;
 
 /**
  * The replicated member table: etcd's view of the cluster (member ID, name, peer and client URLs,
@@ -52,16 +51,14 @@ public final class MemberTable {
   public static MemberTable load(MvccStore store) {
     Backend backend = store.backend();
     Map<Long, Member> m = new TreeMap<>(Long::compareUnsigned);
-    try (RocksIterator it = backend.metaIterator()) {
-      for (it.seek(PREFIX); it.isValid() && startsWith(it.key(), PREFIX); it.next()) {
-        try {
-          Member member = Member.parseFrom(it.value());
-          m.put(member.getID(), member);
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-          throw new IllegalStateException("corrupt member row", e);
-        }
+    backend.forEachMeta(PREFIX, (key, value) -> {
+      try {
+        Member member = Member.parseFrom(value);
+        m.put(member.getID(), member);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new IllegalStateException("corrupt member row", e);
       }
-    }
+    });
     byte[] cid = backend.getMeta(CLUSTER_ID);
     return new MemberTable(store, Collections.unmodifiableMap(m), cid == null ? 0 : MetaKeys.decode(cid));
   }
@@ -208,17 +205,5 @@ public final class MemberTable {
     byte[] hex = String.format("%016x", id).getBytes(StandardCharsets.UTF_8);
     System.arraycopy(hex, 0, k, PREFIX.length, 16);
     return k;
-  }
-
-  private static boolean startsWith(byte[] a, byte[] prefix) {
-    if (a.length < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (a[i] != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
   }
 }
