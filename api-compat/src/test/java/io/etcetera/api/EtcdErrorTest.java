@@ -84,9 +84,9 @@ class EtcdErrorTest {
         for (EtcdError e : EtcdError.values()) {
             assertTrue(seen.add(e.message()), e.message());
         }
-        // 52 ErrGRPC* errors in etcd 3.4.23 + 7 added by 3.5 + 3 unmapped errors sent as Unknown
-        // (the auth one, leader transfer timing out, a proposal's deadline without a leader)
-        assertEquals(62, EtcdError.values().length);
+        // 52 ErrGRPC* errors in etcd 3.4.23 + 7 added by 3.5 + 6 unmapped errors sent as Unknown
+        // (four auth ones, leader transfer timing out, a proposal's deadline without a leader)
+        assertEquals(65, EtcdError.values().length);
     }
 
     @Test

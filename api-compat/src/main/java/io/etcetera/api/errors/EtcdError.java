@@ -109,7 +109,12 @@ public enum EtcdError {
     DEADLINE_EXCEEDED(Status.Code.DEADLINE_EXCEEDED, "etcdserver: context deadline exceeded"),
 
     // Errors etcd returns without an rpctypes mapping: gRPC code Unknown with the auth package's text.
-    NO_PASSWORD_USER(Status.Code.UNKNOWN, "auth: authentication failed, password was given for no password user");
+    NO_PASSWORD_USER(Status.Code.UNKNOWN, "auth: authentication failed, password was given for no password user"),
+    // etcd's authMaintenanceServer (Defragment, Snapshot, Hash, HashKV) returns the auth store's
+    // errors untranslated
+    AUTH_RAW_USER_EMPTY(Status.Code.UNKNOWN, "auth: user name is empty"),
+    AUTH_RAW_USER_NOT_FOUND(Status.Code.UNKNOWN, "auth: user name not found"),
+    AUTH_RAW_PERMISSION_DENIED(Status.Code.UNKNOWN, "auth: permission denied");
 
     private static final Map<String, EtcdError> BY_MESSAGE = new HashMap<>();
 

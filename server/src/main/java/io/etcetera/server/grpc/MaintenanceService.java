@@ -103,6 +103,23 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     return java.time.Duration.ofMillis(Math.max(0, deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS)));
   }
 
+  /**
+   * etcd's authMaintenanceServer check for Defragment, Snapshot, Hash and HashKV: admin only, and
+   * the auth store's refusals reach the client untranslated (gRPC Unknown, {@code auth: ...}).
+   */
+  private void checkMaintenanceAdmin() {
+    try {
+      authenticator.store().checkAdmin(authenticator.current());
+    } catch (io.etcetera.api.errors.EtcdException e) {
+      throw switch (e.error()) {
+        case USER_EMPTY -> io.etcetera.api.errors.EtcdError.AUTH_RAW_USER_EMPTY.exception();
+        case USER_NOT_FOUND -> io.etcetera.api.errors.EtcdError.AUTH_RAW_USER_NOT_FOUND.exception();
+        case PERMISSION_DENIED -> io.etcetera.api.errors.EtcdError.AUTH_RAW_PERMISSION_DENIED.exception();
+        default -> e;
+      };
+    }
+  }
+
   /** etcd's text of an alarm in Status errors: Go's compact text form of the AlarmMember. */
   static String alarmText(io.etcetera.api.etcdserverpb.AlarmMember a) {
     return "memberID:" + Long.toUnsignedString(a.getMemberID()) + " alarm:" + a.getAlarm().name() + " ";
@@ -129,7 +146,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   public void hashKV(io.etcetera.api.etcdserverpb.HashKVRequest request,
       StreamObserver<io.etcetera.api.etcdserverpb.HashKVResponse> out) {
     try {
-      authenticator.store().checkAdmin(authenticator.current());
+      checkMaintenanceAdmin();
       io.etcetera.mvcc.kv.KvHash h = store.hashKv(request.getRevision());
       Replies.ok(out, io.etcetera.api.etcdserverpb.HashKVResponse.newBuilder()
           .setHeader(headers.current().toBuilder().setRevision(h.currentRevision()))
@@ -147,7 +164,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   public void snapshot(io.etcetera.api.etcdserverpb.SnapshotRequest request,
       StreamObserver<io.etcetera.api.etcdserverpb.SnapshotResponse> out) {
     try {
-      authenticator.store().checkAdmin(authenticator.current());
+      checkMaintenanceAdmin();
     } catch (RuntimeException e) {
       Replies.fail(out, e);
       return;
@@ -158,7 +175,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   @Override
   public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> out) {
     try {
-      authenticator.store().checkAdmin(authenticator.current()); // etcd's authMaintenanceServer
+      checkMaintenanceAdmin();
       backend.compactRange();
       Replies.ok(out, DefragmentResponse.newBuilder().setHeader(headers.current()).build());
     } catch (RuntimeException e) {
