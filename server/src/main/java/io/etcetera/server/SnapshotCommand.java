@@ -89,7 +89,7 @@ final class SnapshotCommand {
             + "; start each member with --initial-cluster-state new");
         return 0;
       } catch (Exception e) {
-        SnapshotFileCleanup.delete(dir);
+        deleteQuietly(dir);
         System.err.println("Error: " + e.getMessage());
         return 1;
       }
@@ -118,19 +118,17 @@ final class SnapshotCommand {
         System.err.println("Error: " + e.getMessage());
         return 1;
       } finally {
-        SnapshotFileCleanup.delete(tmp);
+        deleteQuietly(tmp);
       }
     }
   }
 
-  /** Best-effort removal of a directory tree. */
-  private static final class SnapshotFileCleanup {
-    static void delete(Path dir) {
-      try (var walk = Files.walk(dir)) {
-        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (java.io.IOException e) {
-        // nothing left to clean, or nothing we can do
-      }
+  /** Best-effort removal of a directory tree (a failed restore, a status check's scratch). */
+  private static void deleteQuietly(Path dir) {
+    try {
+      SnapshotFile.deleteTree(dir);
+    } catch (java.io.IOException e) {
+      System.err.println("warning: cannot delete " + dir + ": " + e.getMessage());
     }
   }
 }

@@ -2,6 +2,7 @@ package io.etcetera.server.compaction;
 
 import io.etcetera.api.errors.EtcdError;
 import io.etcetera.api.errors.EtcdException;
+import io.etcetera.server.config.AutoCompactionPolicy;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -43,43 +44,15 @@ public final class AutoCompactor implements AutoCloseable {
   static final Duration REVISION_INTERVAL = Duration.ofMinutes(5);
   private static final Duration HOUR = Duration.ofHours(1);
 
-  /** {@code periodic} or {@code revision}, with the retention parsed as etcd parses it. */
-  public record Policy(boolean periodic, Duration period, long revisions) {
-    /** etcd's parsing: a bare number is hours (periodic) or revisions (revision); else a Go duration. */
-    public static Policy parse(String mode, String retention) {
-      if (!mode.equals("periodic") && !mode.equals("revision")) {
-        throw new IllegalArgumentException("unknown auto-compaction-mode \"" + mode + "\"");
-      }
-      Long number = null;
-      try {
-        number = Long.parseLong(retention);
-      } catch (NumberFormatException e) {
-        // a duration
-      }
-      if (number != null && number >= 0) {
-        return mode.equals("periodic")
-            ? new Policy(true, Duration.ofHours(number), 0)
-            : new Policy(false, Duration.ZERO, number);
-      }
-      Duration d = io.etcetera.server.config.GoDuration.parse("auto-compaction-retention", retention);
-      // etcd keeps the duration in nanoseconds and reads it as a revision count in revision mode
-      return mode.equals("periodic") ? new Policy(true, d, 0) : new Policy(false, Duration.ZERO, d.toNanos());
+  /** How often {@link #tick(long)} runs: a tenth of the retention (of an hour at most), or etcd's 5 minutes. */
+  static Duration interval(AutoCompactionPolicy policy) {
+    if (!policy.periodic()) {
+      return REVISION_INTERVAL;
     }
-
-    public boolean enabled() {
-      return periodic ? !period.isZero() && !period.isNegative() : revisions != 0;
-    }
-
-    /** How often {@link #tick(long)} runs. */
-    Duration interval() {
-      if (!periodic) {
-        return REVISION_INTERVAL;
-      }
-      return (period.compareTo(HOUR) > 0 ? HOUR : period).dividedBy(10);
-    }
+    return (policy.period().compareTo(HOUR) > 0 ? HOUR : policy.period()).dividedBy(10);
   }
 
-  private final Policy policy;
+  private final AutoCompactionPolicy policy;
   private final LongSupplier currentRevision;
   private final BooleanSupplier leading;
   private final LongFunction<CompletableFuture<?>> compact;
@@ -101,7 +74,7 @@ public final class AutoCompactor implements AutoCloseable {
    * @param compact proposes a compaction to the given revision; completes when applied
    * @param timeout how long one compaction may take before it counts as failed
    */
-  public AutoCompactor(Policy policy, LongSupplier currentRevision, BooleanSupplier leading,
+  public AutoCompactor(AutoCompactionPolicy policy, LongSupplier currentRevision, BooleanSupplier leading,
       LongFunction<CompletableFuture<?>> compact, Duration timeout, long startMillis) {
     this.policy = policy;
     this.currentRevision = currentRevision;
@@ -116,7 +89,7 @@ public final class AutoCompactor implements AutoCloseable {
   }
 
   public void start() {
-    long every = policy.interval().toMillis();
+    long every = interval(policy).toMillis();
     timer.scheduleWithFixedDelay(() -> {
       try {
         tick(System.currentTimeMillis());
@@ -144,7 +117,7 @@ public final class AutoCompactor implements AutoCloseable {
       }
     }
     samples.addLast(currentRevision.getAsLong());
-    long keep = policy.period().toMillis() / policy.interval().toMillis() + 1;
+    long keep = policy.period().toMillis() / interval(policy).toMillis() + 1;
     while (samples.size() > keep) {
       samples.removeFirst();
     }

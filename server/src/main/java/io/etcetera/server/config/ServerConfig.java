@@ -43,7 +43,7 @@ public record ServerConfig(
     long authTokenTtlSeconds,
     long snapshotCount,
     List<URI> listenMetricsUrls,
-    io.etcetera.server.compaction.AutoCompactor.Policy autoCompaction) {
+    AutoCompactionPolicy autoCompaction) {
 
   /**
    * One side's TLS flags: certificate and key files (or {@code autoTls}), the CA bundle that
@@ -120,13 +120,10 @@ public record ServerConfig(
         autoCompaction(f.get("auto-compaction-mode"), f.get("auto-compaction-retention")));
   }
 
-  private static io.etcetera.server.compaction.AutoCompactor.Policy autoCompaction(String mode, String retention) {
-    try {
-      return io.etcetera.server.compaction.AutoCompactor.Policy.parse(mode, retention.isEmpty() ? "0" : retention);
-    } catch (IllegalArgumentException e) {
-      throw new FlagException(e.getMessage());
-    }
+  private static AutoCompactionPolicy autoCompaction(String mode, String retention) {
+    return AutoCompactionPolicy.parse(mode, retention.isEmpty() ? "0" : retention);
   }
+
 
   private static ClientTls tls(EtcdFlags.Parsed f, String prefix) {
     ClientTls t = new ClientTls(f.get(prefix + "cert-file"), f.get(prefix + "key-file"), f.get(prefix + "trusted-ca-file"),

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcetera.api.errors.EtcdError;
 import io.etcetera.api.errors.EtcdException;
+import io.etcetera.server.config.AutoCompactionPolicy;
 import io.etcetera.server.config.FlagException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ class AutoCompactorTest {
   private EtcdError failWith;
 
   private AutoCompactor compactor(String mode, String retention) {
-    return new AutoCompactor(AutoCompactor.Policy.parse(mode, retention), revision::get, leading::get, rev -> {
+    return new AutoCompactor(AutoCompactionPolicy.parse(mode, retention), revision::get, leading::get, rev -> {
       compacted.add(rev);
       return failWith == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(new EtcdException(failWith));
     }, Duration.ofSeconds(1), 0);
@@ -31,13 +32,13 @@ class AutoCompactorTest {
 
   @Test
   void retentionIsParsedAsEtcdParsesIt() {
-    assertEquals(Duration.ofHours(8), AutoCompactor.Policy.parse("periodic", "8").period());
-    assertEquals(Duration.ofMinutes(30), AutoCompactor.Policy.parse("periodic", "30m").period());
-    assertEquals(1000, AutoCompactor.Policy.parse("revision", "1000").revisions());
-    assertTrue(!AutoCompactor.Policy.parse("periodic", "0").enabled(), "0 turns it off");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoCompactor.Policy.parse("hourly", "1"));
+    assertEquals(Duration.ofHours(8), AutoCompactionPolicy.parse("periodic", "8").period());
+    assertEquals(Duration.ofMinutes(30), AutoCompactionPolicy.parse("periodic", "30m").period());
+    assertEquals(1000, AutoCompactionPolicy.parse("revision", "1000").revisions());
+    assertTrue(!AutoCompactionPolicy.parse("periodic", "0").enabled(), "0 turns it off");
+    FlagException e = assertThrows(FlagException.class, () -> AutoCompactionPolicy.parse("hourly", "1"));
     assertEquals("unknown auto-compaction-mode \"hourly\"", e.getMessage());
-    assertThrows(FlagException.class, () -> AutoCompactor.Policy.parse("periodic", "soon"));
+    assertThrows(FlagException.class, () -> AutoCompactionPolicy.parse("periodic", "soon"));
   }
 
   @Test
