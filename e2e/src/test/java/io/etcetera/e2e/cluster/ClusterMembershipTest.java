@@ -231,11 +231,16 @@ class ClusterMembershipTest {
       int leader = c.leaderIndex();
       int target = others(leader, 3).get(0);
       c.stop(target);
-      Etcdctl.Result r = c.etcdctlTimeout(leader, "3s", "move-leader", c.member(target).id());
-      assertEquals(1, r.exitCode(), r.describe());
       List<String> expected = new ArrayList<>(ClusterFaultTest.DEADLINE_ERRORS);
       expected.add(LEADER_TRANSFER_TIMED_OUT);
-      assertTrue(expected.contains(r.error()), "error of move-leader to a stopped member" + r.describe());
+      // several tries with no write between (the transferee stays up to date): Ratis 3.3.0 left the
+      // leader refusing writes for good when a transfer's call to an up-to-date but stopped
+      // transferee failed quickly enough (a race; see StuckTransferRelease)
+      for (int attempt = 1; attempt <= 3; attempt++) {
+        Etcdctl.Result r = c.etcdctlTimeout(leader, attempt == 1 ? "3s" : "2s", "move-leader", c.member(target).id());
+        assertEquals(1, r.exitCode(), r.describe());
+        assertTrue(expected.contains(r.error()), "error of move-leader to a stopped member" + r.describe());
+      }
       assertEquals(leader, c.awaitLeader(Duration.ofSeconds(60), ints(others(target, 3))));
       assertEquals("OK\n", c.etcdctlTimeout(leader, "5s", "put", "move/after-failed", "v").ok());
     }

@@ -362,7 +362,10 @@ final class MembershipDuties {
         }
         if (failure != null) {
           gaveUp = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began) >= attempt;
-          log.info("leadership transfer to {} answered {}; {}", Long.toHexString(target), failure,
+          // an early failure can leave Ratis refusing writes for as long as this member leads
+          boolean released = !gaveUp && org.apache.ratis.server.impl.StuckTransferRelease.releaseAfterFailedTransfer(division);
+          log.info("leadership transfer to {} answered {}; {}{}", Long.toHexString(target), failure,
+              released ? "released Ratis' stuck transfer; " : "",
               gaveUp ? "watching the leader" : "asking again unless it moved");
           sleep(pause);
         }

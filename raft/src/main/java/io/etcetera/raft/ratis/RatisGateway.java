@@ -377,9 +377,12 @@ public final class RatisGateway implements RaftGateway {
 
   private void afterFailedEntry(Message msg, long callId, CompletableFuture<Void> done, long deadline,
       RaftClientReply reply, Throwable e) {
-    boolean again = e != null || reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null;
+    boolean again = e != null || reply.getNotLeaderException() != null || reply.getLeaderNotReadyException() != null
+        || reply.getLeaderSteppingDownException() != null || reply.getTransferLeadershipException() != null;
     // not-leader replies are ambiguous (refused at once, or failed by a step-down after the
-    // append): only a resend under the same call ID is safe either way
+    // append): only a resend under the same call ID is safe either way. A leader transferring its
+    // leadership refuses writes before appending them: they wait for the transfer's end (etcd's
+    // raft drops them meanwhile) within the request timeout.
     if (again && !closed && System.nanoTime() + 50_000_000L < deadline) {
       try {
         duties.schedule(() -> attemptEntry(msg, callId, done, deadline, false), 50, TimeUnit.MILLISECONDS);
