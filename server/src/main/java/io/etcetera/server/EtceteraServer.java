@@ -120,6 +120,8 @@ public final class EtceteraServer implements AutoCloseable {
     MemberIdentity id = IdentityFile.loadOrCreate(memberDir, cfg);
     // the Raft log is the durability point (fsync'd before an entry commits); the store is written
     // without fsync, and entries it lost in a machine crash are applied again from the log
+    // a data dir of etcd's (left by etcdctl snapshot restore, or by etcd) becomes this member's store
+    io.etcetera.server.snapshot.EtcdDataDirImport.importIfEtcd(memberDir, memberDir.resolve("kv"));
     Backend backend = Backend.open(memberDir.resolve("kv"), false);
     MvccStore store = MvccStore.open(backend);
     Lessor lessor = new Lessor(Ticker.SYSTEM, cfg.minLeaseTtlSeconds());
@@ -181,7 +183,8 @@ public final class EtceteraServer implements AutoCloseable {
         new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store,
-            new io.etcetera.server.snapshot.SnapshotStreamer(backend, memberDir.resolve("snapshot-send"))).bindService(),
+            new io.etcetera.server.snapshot.SnapshotStreamer(backend,
+                new io.etcetera.server.snapshot.EtcdMembershipBuckets(members::members), memberDir.resolve("snapshot-send"))).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
     HealthChecks health = new HealthChecks(raft, store,
         () -> alarms.active().stream().map(a -> a.getAlarm().name()).distinct().toList());

@@ -1,9 +1,9 @@
 package io.etcetera.server;
 
-import io.etcetera.mvcc.backend.Backend;
-import io.etcetera.mvcc.kv.ApplyBatch;
-import io.etcetera.mvcc.kv.MvccStore;
-import io.etcetera.raft.membership.MemberTable;
+import io.etcetera.mvcc.bolt.BoltReader;
+import io.etcetera.mvcc.snapshot.EtcdDbImport;
+import io.etcetera.mvcc.snapshot.EtcdDbStatus;
+import io.etcetera.server.snapshot.EtcdDbRestore;
 import io.etcetera.server.snapshot.SnapshotFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,14 +15,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code etcetera snapshot restore|status FILE}: the offline side of {@code etcdctl snapshot save}
- * against an Etcetera member. {@code restore} makes a new data dir holding the snapshot's keyspace
- * (keys with their revisions, leases, users and roles, alarms) without its membership and applied
- * index, so that members started on such data dirs with {@code --initial-cluster-state new} form a
- * new cluster around that keyspace, as etcd's restore does; etcdctl's flags are accepted.
+ * {@code etcetera snapshot restore|status FILE}: the offline side of {@code etcdctl snapshot save},
+ * for snapshots taken from etcd or from Etcetera (both are etcd's bbolt database plus its SHA-256).
+ * {@code restore} makes a new data dir holding the snapshot's keyspace (keys with their revisions,
+ * leases, users and roles, alarms) without its membership and applied index, so that members
+ * started on such data dirs with {@code --initial-cluster-state new} form a new cluster around
+ * that keyspace, as etcd's restore does; etcdctl's flags are accepted. {@code status} prints what
+ * {@code etcdctl snapshot status} prints. (A data dir made by {@code etcdctl snapshot restore}
+ * works too: a member imports it when it starts.)
  */
 @Command(name = "snapshot", mixinStandardHelpOptions = true,
-    description = "Restore or inspect a snapshot taken with 'etcdctl snapshot save' from an Etcetera member.",
+    description = "Restore or inspect a snapshot taken with 'etcdctl snapshot save' (from etcd or Etcetera).",
     subcommands = {SnapshotCommand.Restore.class, SnapshotCommand.Status.class})
 final class SnapshotCommand {
 
@@ -74,18 +77,9 @@ final class SnapshotCommand {
       }
       try {
         Files.createDirectories(member);
-        SnapshotFile.unpack(file, member.resolve("kv"), skipHashCheck);
-        long revision;
-        try (Backend backend = Backend.open(member.resolve("kv")); MvccStore store = MvccStore.open(backend)) {
-          MemberTable members = MemberTable.load(store);
-          try (ApplyBatch batch = new ApplyBatch()) {
-            members.forgetAll(batch);
-            batch.setApplied(0, 0);
-            store.commit(batch);
-          }
-          revision = store.currentRevision();
-        }
-        System.out.println("restored snapshot " + file + " into " + dir + " at revision " + revision
+        SnapshotFile.checkHash(file, skipHashCheck);
+        EtcdDbImport.Summary s = EtcdDbRestore.into(file, member.resolve("kv"));
+        System.out.println("restored snapshot " + file + " into " + dir + " at revision " + s.revision()
             + "; start each member with --initial-cluster-state new");
         return 0;
       } catch (Exception e) {
@@ -96,31 +90,48 @@ final class SnapshotCommand {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true, description = "Check a snapshot and show what it holds.")
+  @Command(name = "status", mixinStandardHelpOptions = true, description = "Show a snapshot's hash, revision, total keys and size, as etcdctl does.")
   static final class Status implements Callable<Integer> {
     @Parameters(index = "0", description = "The snapshot file.")
     Path file;
 
+    @Option(names = {"-w", "--write-out"}, defaultValue = "simple", description = "simple, json or table (default: ${DEFAULT-VALUE}).")
+    String format;
+
     @Override
     public Integer call() throws Exception {
-      Path tmp = Files.createTempDirectory("etcetera-snapshot-status");
-      try {
-        Path kv = tmp.resolve("kv");
-        SnapshotFile.Status s = SnapshotFile.unpack(file, kv, false);
-        try (Backend backend = Backend.open(kv); MvccStore store = MvccStore.open(backend)) {
-          System.out.println("sha256: " + s.sha256());
-          System.out.println("revision: " + store.currentRevision());
-          System.out.println("compacted revision: " + Math.max(0, store.compactRevision()));
-          System.out.println("total size: " + s.bytes());
+      try (BoltReader db = BoltReader.open(file)) {
+        EtcdDbStatus s = EtcdDbStatus.of(db);
+        switch (format) {
+          case "json" -> System.out.println("{\"hash\":" + s.hash() + ",\"revision\":" + s.revision()
+              + ",\"totalKey\":" + s.totalKey() + ",\"totalSize\":" + s.totalSize() + "}");
+          case "table" -> {
+            System.out.println("+----------+----------+------------+------------+");
+            System.out.println("|   HASH   | REVISION | TOTAL KEYS | TOTAL SIZE |");
+            System.out.println("+----------+----------+------------+------------+");
+            System.out.printf("| %8x | %8d | %10d | %10s |%n", s.hash(), s.revision(), s.totalKey(), humanBytes(s.totalSize()));
+            System.out.println("+----------+----------+------------+------------+");
+          }
+          default -> System.out.printf("%x, %d, %d, %s%n", s.hash(), s.revision(), s.totalKey(), humanBytes(s.totalSize()));
         }
         return 0;
       } catch (Exception e) {
         System.err.println("Error: " + e.getMessage());
         return 1;
-      } finally {
-        deleteQuietly(tmp);
       }
     }
+  }
+
+  /** Sizes as etcdctl prints them (go-humanize's SI bytes: "25 kB", "1.2 MB"). */
+  static String humanBytes(long n) {
+    if (n < 10) {
+      return n + " B";
+    }
+    String[] units = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+    double e = Math.floor(Math.log(n) / Math.log(1000));
+    double v = Math.floor(n / Math.pow(1000, e) * 10 + 0.5) / 10;
+    String f = v < 10 ? String.format("%.1f", v) : String.format("%.0f", v);
+    return f + " " + units[(int) e];
   }
 
   /** Best-effort removal of a directory tree (a failed restore, a status check's scratch). */

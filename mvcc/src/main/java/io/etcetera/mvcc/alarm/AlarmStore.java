@@ -42,13 +42,7 @@ public final class AlarmStore {
   /** Reads the persisted alarms (at start, and after a snapshot replaced the store). */
   public void recover() {
     TreeSet<AlarmMember> loaded = new TreeSet<>(ORDER);
-    store.backend().forEachMeta(PREFIX, (key, value) -> {
-      String[] parts = new String(key, PREFIX.length, key.length - PREFIX.length, StandardCharsets.UTF_8).split("/");
-      loaded.add(AlarmMember.newBuilder()
-          .setMemberID(Long.parseUnsignedLong(parts[0], 16))
-          .setAlarmValue(Integer.parseInt(parts[1]))
-          .build());
-    });
+    store.backend().forEachMeta(PREFIX, (key, value) -> loaded.add(fromRowKey(key)));
     working = loaded;
     published = List.copyOf(loaded);
   }
@@ -62,7 +56,7 @@ public final class AlarmStore {
       case ACTIVATE -> {
         // as etcd: raising an alarm that is already raised answers it again and changes nothing
         if (req.getAlarm() != AlarmType.NONE && working.add(m)) {
-          store.stage(batch, store.backend().meta(), key(m), new byte[0]);
+          store.stage(batch, store.backend().meta(), rowKey(m), new byte[0]);
           publishAfter(batch);
         }
         if (req.getAlarm() != AlarmType.NONE) {
@@ -71,7 +65,7 @@ public final class AlarmStore {
       }
       case DEACTIVATE -> {
         if (working.remove(m)) {
-          store.stage(batch, store.backend().meta(), key(m), null);
+          store.stage(batch, store.backend().meta(), rowKey(m), null);
           publishAfter(batch);
           resp.addAlarms(m);
         }
@@ -111,7 +105,22 @@ public final class AlarmStore {
     return out;
   }
 
-  private static byte[] key(AlarmMember m) {
+  /** Whether {@code metaKey} is an alarm row of the meta column family. */
+  public static boolean isRowKey(byte[] metaKey) {
+    return java.util.Arrays.equals(metaKey, 0, Math.min(metaKey.length, PREFIX.length), PREFIX, 0, PREFIX.length);
+  }
+
+  /** The alarm an alarm row stands for (its value is empty). */
+  public static AlarmMember fromRowKey(byte[] key) {
+    String[] parts = new String(key, PREFIX.length, key.length - PREFIX.length, StandardCharsets.UTF_8).split("/");
+    return AlarmMember.newBuilder()
+        .setMemberID(Long.parseUnsignedLong(parts[0], 16))
+        .setAlarmValue(Integer.parseInt(parts[1]))
+        .build();
+  }
+
+  /** The meta row key of an alarm (the row's value is empty). */
+  public static byte[] rowKey(AlarmMember m) {
     return ("alarm/" + String.format("%016x", m.getMemberID()) + "/" + m.getAlarmValue()).getBytes(StandardCharsets.UTF_8);
   }
 }

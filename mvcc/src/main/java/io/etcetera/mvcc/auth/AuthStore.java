@@ -28,10 +28,14 @@ import org.rocksdb.RocksIterator;
  * any thread may check permissions or passwords.
  */
 public final class AuthStore {
-  private static final byte[] ENABLED = "enabled".getBytes(StandardCharsets.UTF_8);
-  private static final byte[] REVISION = "revision".getBytes(StandardCharsets.UTF_8);
-  private static final String USER = "user/";
-  private static final String ROLE = "role/";
+  /** Auth row: one byte, 1 when authentication is enabled. */
+  public static final byte[] ENABLED = "enabled".getBytes(StandardCharsets.UTF_8);
+  /** Auth row: the auth revision, 8 bytes big-endian. */
+  public static final byte[] REVISION = "revision".getBytes(StandardCharsets.UTF_8);
+  /** Prefix of the auth rows of users (then the name; the value is an authpb.User). */
+  public static final String USER = "user/";
+  /** Prefix of the auth rows of roles (then the name; the value is an authpb.Role). */
+  public static final String ROLE = "role/";
 
   private volatile AuthState state = AuthState.empty();
 
@@ -384,7 +388,8 @@ public final class AuthStore {
     w.put(key(USER, u.getName().toStringUtf8()), u.toByteArray());
   }
 
-  private static byte[] key(String prefix, String name) {
+  /** The auth row key of a user ({@link #USER}) or role ({@link #ROLE}) named {@code name}. */
+  public static byte[] key(String prefix, String name) {
     return (prefix + name).getBytes(StandardCharsets.UTF_8);
   }
 }

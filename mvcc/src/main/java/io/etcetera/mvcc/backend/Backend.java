@@ -199,6 +199,58 @@ public final class Backend implements AutoCloseable {
     }
   }
 
+  /** Iterators over every column family as of one point in time; valid only inside {@link #readSnapshot}. */
+  public interface SnapshotRows {
+    RocksIterator kv();
+
+    RocksIterator meta();
+
+    RocksIterator lease();
+
+    RocksIterator auth();
+  }
+
+  /**
+   * Runs {@code reader} over all rows (kv, meta, lease, auth) as of one point in time (a RocksDB
+   * snapshot): the state after some whole applied entry. Any thread; the iterators it hands out
+   * belong to the calling thread and are closed when {@code reader} returns.
+   */
+  public <T> T readSnapshot(java.util.function.Function<SnapshotRows, T> reader) {
+    org.rocksdb.Snapshot snapshot = db.getSnapshot();
+    List<RocksIterator> open = new ArrayList<>();
+    try (ReadOptions options = new ReadOptions().setSnapshot(snapshot)) {
+      java.util.function.Function<ColumnFamilyHandle, RocksIterator> iterator = cf -> {
+        RocksIterator it = db.newIterator(cf, options);
+        open.add(it);
+        return it;
+      };
+      return reader.apply(new SnapshotRows() {
+        @Override
+        public RocksIterator kv() {
+          return iterator.apply(kv);
+        }
+
+        @Override
+        public RocksIterator meta() {
+          return iterator.apply(meta);
+        }
+
+        @Override
+        public RocksIterator lease() {
+          return iterator.apply(lease);
+        }
+
+        @Override
+        public RocksIterator auth() {
+          return iterator.apply(auth);
+        }
+      });
+    } finally {
+      open.forEach(RocksIterator::close);
+      db.releaseSnapshot(snapshot);
+    }
+  }
+
   /** Writes a batch atomically; with {@code sync} it is on disk (fsync of the WAL) on return. */
   public void commit(WriteBatch batch, boolean sync) {
     try {

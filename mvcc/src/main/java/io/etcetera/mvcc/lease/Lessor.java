@@ -96,7 +96,7 @@ public final class Lessor {
     if (primary) {
       l.refresh(ticker.nanos());
     }
-    writes.put(key(id), ByteBuffer.allocate(8).putLong(ttl).array());
+    writes.put(key(id), rowValue(ttl));
     leases.put(id, l);
     return l;
   }
@@ -219,8 +219,14 @@ public final class Lessor {
     return primary;
   }
 
-  static byte[] key(long id) {
+  /** The lease row key of lease {@code id}: its ID, 8 bytes big-endian (etcd's key too). */
+  public static byte[] key(long id) {
     return ByteBuffer.allocate(8).putLong(id).array();
+  }
+
+  /** The lease row value: the granted TTL in seconds, 8 bytes big-endian. */
+  public static byte[] rowValue(long ttl) {
+    return ByteBuffer.allocate(8).putLong(ttl).array();
   }
 
   /** Where the lessor stages its rows: the apply batch of the request being applied. */

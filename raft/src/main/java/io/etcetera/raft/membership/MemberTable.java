@@ -176,21 +176,6 @@ public final class MemberTable {
     batch.afterCommit(() -> members = Map.of(id, voter));
   }
 
-  /**
-   * {@code snapshot restore}: forgets every member and the cluster ID, so the restored store starts
-   * a new cluster (its bootstrap entry writes the new table). A local rewrite, not a log entry.
-   */
-  public void forgetAll(ApplyBatch batch) {
-    for (long id : members.keySet()) {
-      store.stage(batch, store.backend().meta(), key(id), null);
-    }
-    store.stage(batch, store.backend().meta(), CLUSTER_ID, null);
-    batch.afterCommit(() -> {
-      members = Map.of();
-      clusterId = 0;
-    });
-  }
-
   private static Member existing(Map<Long, Member> m, long id) {
     Member old = m.get(id);
     if (old == null) {

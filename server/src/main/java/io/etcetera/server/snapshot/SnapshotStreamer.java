@@ -3,6 +3,8 @@ package io.etcetera.server.snapshot;
 import com.google.protobuf.ByteString;
 import io.etcetera.api.etcdserverpb.SnapshotResponse;
 import io.etcetera.mvcc.backend.Backend;
+import io.etcetera.mvcc.bolt.BoltWriter;
+import io.etcetera.mvcc.snapshot.EtcdDbExport;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
@@ -11,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -18,10 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Maintenance.Snapshot: a RocksDB checkpoint of the store (hard links, a consistent point that holds
- * whole applied entries) sent as a {@link SnapshotFile}: chunks of 64 KiB with the bytes still to
- * come, as etcd sends them, then the SHA-256 in a last message. The checkpoint is deleted when the
- * stream ends, however it ends.
+ * Maintenance.Snapshot: the store as etcd's backend database (a bbolt file written by
+ * {@link EtcdDbExport} from one RocksDB snapshot, so it holds whole applied entries), sent in chunks
+ * of 64 KiB with the bytes still to come, as etcd sends them, then the SHA-256 in a last message:
+ * the {@link SnapshotFile} etcd's tools read. The file is written to the scratch directory first
+ * and deleted when the stream ends, however it ends.
  *
  * <p>Threading: each call streams from its own daemon thread "snapshot-send", which waits while the
  * client's flow-control window is full (gRPC's readiness callbacks wake it), so a large store is
@@ -32,17 +37,22 @@ public final class SnapshotStreamer {
   private static final int CHUNK = 64 * 1024;
 
   private final Backend backend;
+  private final Supplier<Map<String, List<EtcdDbExport.Row>>> extraBuckets;
   private final Path scratch;
   private final AtomicLong sequence = new AtomicLong();
 
-  /** @param scratch a directory on the store's file system for checkpoints being sent */
-  public SnapshotStreamer(Backend backend, Path scratch) {
+  /**
+   * @param extraBuckets etcd's buckets kept outside the store (membership), read at each snapshot
+   * @param scratch a directory for snapshot files being sent
+   */
+  public SnapshotStreamer(Backend backend, Supplier<Map<String, List<EtcdDbExport.Row>>> extraBuckets, Path scratch) {
     this.backend = backend;
+    this.extraBuckets = extraBuckets;
     this.scratch = scratch;
     try {
-      SnapshotFile.deleteTree(scratch); // checkpoints of a member killed while it sent them
+      SnapshotFile.deleteTree(scratch); // files of a member killed while it sent them
     } catch (IOException e) {
-      log.warn("cannot delete old snapshot checkpoints in {}: {}", scratch, e.toString());
+      log.warn("cannot delete old snapshot files in {}: {}", scratch, e.toString());
     }
   }
 
@@ -75,22 +85,22 @@ public final class SnapshotStreamer {
   }
 
   private void send(ServerCallStreamObserver<SnapshotResponse> out, ReentrantLock lock, Condition ready, boolean[] cancelled) {
-    Path checkpoint = scratch.resolve("snapshot-" + ProcessHandle.current().pid() + "-" + sequence.incrementAndGet());
+    Path db = scratch.resolve("snapshot-" + ProcessHandle.current().pid() + "-" + sequence.incrementAndGet() + ".db");
     try {
       Files.createDirectories(scratch);
-      SnapshotFile.deleteTree(checkpoint);
-      backend.checkpoint(checkpoint);
-      List<SnapshotFile.Entry> entries = SnapshotFile.entries(checkpoint);
-      long content = SnapshotFile.contentBytes(entries);
-      long total = content + SnapshotFile.padding(content);
+      SnapshotFile.deleteTree(db);
+      long total;
+      try (BoltWriter writer = BoltWriter.create(db)) {
+        total = EtcdDbExport.write(backend, writer, extraBuckets.get());
+      }
       MessageDigest sha = SnapshotFile.sha256();
       long sent = 0;
-      try (InputStream in = SnapshotFile.content(entries)) {
+      try (InputStream in = Files.newInputStream(db)) {
         byte[] buf = new byte[CHUNK];
         while (sent < total) {
           int n = in.readNBytes(buf, 0, (int) Math.min(CHUNK, total - sent));
           if (n <= 0) {
-            throw new IOException("a checkpoint file changed while it was sent");
+            throw new IOException("the snapshot file " + db + " is shorter than written");
           }
           sha.update(buf, 0, n);
           sent += n;
@@ -105,7 +115,7 @@ public final class SnapshotStreamer {
       }
       out.onNext(SnapshotResponse.newBuilder().setRemainingBytes(0).setBlob(ByteString.copyFrom(sha.digest())).build());
       out.onCompleted();
-      log.info("sent a snapshot of {} bytes ({} checkpoint files)", total + SnapshotFile.SHA256_BYTES, entries.size());
+      log.info("sent a snapshot of {} bytes", total + SnapshotFile.SHA256_BYTES);
     } catch (IOException | RuntimeException e) {
       log.warn("sending a snapshot failed: {}", e.toString());
       try {
@@ -115,9 +125,9 @@ public final class SnapshotStreamer {
       }
     } finally {
       try {
-        SnapshotFile.deleteTree(checkpoint);
+        SnapshotFile.deleteTree(db);
       } catch (IOException e) {
-        log.warn("cannot delete the snapshot checkpoint {}: {}", checkpoint, e.toString());
+        log.warn("cannot delete the snapshot file {}: {}", db, e.toString());
       }
     }
   }

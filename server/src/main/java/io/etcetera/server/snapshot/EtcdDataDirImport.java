@@ -1,0 +1,58 @@
+package io.etcetera.server.snapshot;
+
+import io.etcetera.mvcc.bolt.BoltReader;
+import io.etcetera.mvcc.snapshot.EtcdDbImport;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * At start: a data dir that holds etcd's files ({@code member/snap/db}, {@code member/wal}) and no
+ * Etcetera store yet is taken over: the database is loaded into a new store (see
+ * {@link EtcdDbRestore}). That is what {@code etcdctl snapshot restore} leaves, and what an etcd
+ * member stopped cleanly leaves. etcd's log is not replayed, so a log holding writes past the
+ * database's consistent index is refused with a way out; etcd's files are left as they are.
+ */
+public final class EtcdDataDirImport {
+  private static final Logger log = LoggerFactory.getLogger(EtcdDataDirImport.class);
+
+  private EtcdDataDirImport() {}
+
+  /** Imports etcd's database of {@code memberDir} into {@code kvDir} when there is one and no store. */
+  public static void importIfEtcd(Path memberDir, Path kvDir) throws IOException {
+    Path db = memberDir.resolve("snap").resolve("db");
+    if (Files.exists(kvDir) || !Files.isRegularFile(db)) {
+      return;
+    }
+    long consistentIndex = consistentIndex(db);
+    long pending = EtcdWal.writesAfter(memberDir.resolve("wal"), consistentIndex);
+    if (pending > 0) {
+      throw new IOException("etcd's log in " + memberDir.resolve("wal") + " holds " + pending
+          + " writes after its database's consistent index " + consistentIndex
+          + "; Etcetera does not replay etcd's log: take a snapshot of the running etcd (etcdctl snapshot save)"
+          + " and restore it (etcdctl snapshot restore or etcetera snapshot restore) into a new data dir");
+    }
+    EtcdDbImport.Summary s = EtcdDbRestore.into(db, kvDir);
+    log.info("imported etcd's database {}: revision {}, compacted at {}, {} kv rows, {} leases, {} users, {} roles,"
+        + " {} alarms; etcd's membership is not kept (the member starts a new cluster from its flags)",
+        db, s.revision(), s.compactRevision(), s.kvRows(), s.leases(), s.users(), s.roles(), s.alarms());
+  }
+
+  private static long consistentIndex(Path db) throws IOException {
+    byte[] key = "consistent_index".getBytes(StandardCharsets.UTF_8);
+    long[] index = {0};
+    try (BoltReader reader = BoltReader.open(db)) {
+      reader.forEach("meta".getBytes(StandardCharsets.UTF_8), (k, v) -> {
+        if (Arrays.equals(k, key) && v.length == 8) {
+          index[0] = ByteBuffer.wrap(v).getLong();
+        }
+      });
+    }
+    return index[0];
+  }
+}
