@@ -121,7 +121,8 @@ public final class EtceteraServer implements AutoCloseable {
     // the Raft log is the durability point (fsync'd before an entry commits); the store is written
     // without fsync, and entries it lost in a machine crash are applied again from the log
     // a data dir of etcd's (left by etcdctl snapshot restore, or by etcd) becomes this member's store
-    io.etcetera.server.snapshot.EtcdDataDirImport.importIfEtcd(memberDir, memberDir.resolve("kv"));
+    io.etcetera.server.snapshot.EtcdDataDirImport.importIfEtcd(memberDir, memberDir.resolve("kv"),
+        cfg.initialCluster().size());
     Backend backend = Backend.open(memberDir.resolve("kv"), false);
     MvccStore store = MvccStore.open(backend);
     Lessor lessor = new Lessor(Ticker.SYSTEM, cfg.minLeaseTtlSeconds());

@@ -149,19 +149,43 @@ class EtcdSnapshotMigrationTest {
       for (int i = 0; i < 5; i++) Etcdctl.run(m.endpoint(), "put", "w/" + i, "v").ok();
       m.kill9();
     }
+    String output = refusedStart(work, dir, at, "live=" + at.peerUrl());
+    assertTrue(output.contains("writes after its database's consistent index")
+        && output.contains("Etcetera does not replay etcd's log"), output);
+    assertTrue(Files.notExists(dir.resolve("member/kv")), "no store is made from the partial database");
+  }
+
+  /**
+   * A member of a live multi-member etcd cluster (its log holds writes, it was not restored from a
+   * snapshot) is refused: the members' databases can differ by entries some had not applied.
+   */
+  @Test
+  void aLiveClusterMembersDataDirIsRefusedInAMultiMemberCluster(TestInfo info) throws Exception {
+    Path work = Workdirs.of(info);
+    Ports.Address at = Ports.allocate();
+    Path dir = work.resolve("etcd");
+    try (Member m = Member.start(Binary.ETCD, dir, at, "--name=live")) {
+      Etcdctl.run(m.endpoint(), "put", "k", "v").ok();
+      m.stop();
+    }
+    String output = refusedStart(work, dir, at, "live=" + at.peerUrl() + ",other=http://127.0.0.1:1,third=http://127.0.0.1:2");
+    assertTrue(output.contains("is a member of a running etcd cluster") && output.contains("in a cluster of 3"), output);
+    assertTrue(Files.notExists(dir.resolve("member/kv")));
+  }
+
+  /** Starts Etcetera as member "live" on {@code dir}, expects it to exit 1 at once; returns its output. */
+  private static String refusedStart(Path work, Path dir, Ports.Address at, String initialCluster) throws Exception {
     Path log = work.resolve("etcetera.log");
     Process p = new ProcessBuilder(Tools.launcher().toString(), "--name=live", "--data-dir=" + dir,
         "--listen-client-urls=" + at.clientUrl(), "--advertise-client-urls=" + at.clientUrl(),
         "--listen-peer-urls=" + at.peerUrl(), "--initial-advertise-peer-urls=" + at.peerUrl(),
-        "--initial-cluster=live=" + at.peerUrl())
+        "--initial-cluster=" + initialCluster)
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       assertTrue(p.waitFor(90, TimeUnit.SECONDS), "Etcetera started on a data dir it must refuse");
       String output = Files.readString(log);
       assertEquals(1, p.exitValue(), output);
-      assertTrue(output.contains("writes after its database's consistent index")
-          && output.contains("Etcetera does not replay etcd's log"), output);
-      assertTrue(Files.notExists(dir.resolve("member/kv")), "no store is made from the partial database");
+      return output;
     } finally {
       p.destroyForcibly();
     }

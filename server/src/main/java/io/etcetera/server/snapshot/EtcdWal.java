@@ -29,16 +29,23 @@ final class EtcdWal {
 
   private EtcdWal() {}
 
-  /** How many normal entries with data the log holds past {@code appliedIndex}. */
-  static long writesAfter(Path walDir, long appliedIndex) throws IOException {
+  /**
+   * The normal entries with data (writes) an etcd log holds: all of them, and those past {@code
+   * appliedIndex}. A log that {@code etcdctl snapshot restore} wrote holds none (only the new
+   * members' configuration changes).
+   */
+  record Writes(long total, long afterApplied) {}
+
+  static Writes writes(Path walDir, long appliedIndex) throws IOException {
     if (!Files.isDirectory(walDir)) {
-      return 0;
+      return new Writes(0, 0);
     }
     List<Path> files;
     try (Stream<Path> list = Files.list(walDir)) {
       files = list.filter(p -> p.getFileName().toString().endsWith(".wal")).sorted().toList();
     }
-    long count = 0;
+    long total = 0;
+    long after = 0;
     for (Path f : files) {
       try (InputStream raw = Files.newInputStream(f);
           DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
@@ -63,16 +70,21 @@ final class EtcdWal {
           } catch (EOFException torn) {
             break; // a torn last record: etcd drops it too
           }
-          if (isWriteAfter(CodedInputStream.newInstance(record, 0, (int) length), appliedIndex)) {
-            count++;
+          long index = writeIndex(CodedInputStream.newInstance(record, 0, (int) length));
+          if (index >= 0) {
+            total++;
+            if (index > appliedIndex) {
+              after++;
+            }
           }
         }
       }
     }
-    return count;
+    return new Writes(total, after);
   }
 
-  private static boolean isWriteAfter(CodedInputStream record, long appliedIndex) throws IOException {
+  /** The index of the entry {@code record} holds if it is a write, else -1. */
+  private static long writeIndex(CodedInputStream record) throws IOException {
     long type = -1;
     ByteString data = ByteString.EMPTY;
     for (int tag = record.readTag(); tag != 0; tag = record.readTag()) {
@@ -83,7 +95,7 @@ final class EtcdWal {
       }
     }
     if (type != ENTRY_RECORD) {
-      return false;
+      return -1;
     }
     CodedInputStream entry = data.newCodedInput();
     long entryType = NORMAL_ENTRY;
@@ -97,6 +109,6 @@ final class EtcdWal {
         default -> entry.skipField(tag);
       }
     }
-    return entryType == NORMAL_ENTRY && hasData && index > appliedIndex;
+    return entryType == NORMAL_ENTRY && hasData ? index : -1;
   }
 }
