@@ -65,7 +65,7 @@ public final class HttpRoutes {
   private Reply health(Map<String, List<String>> query) {
     HealthChecks.Health h = health.health(new LinkedHashSet<>(query.getOrDefault("exclude", List.of())),
         "true".equals(first(query, "serializable")));
-    String json = "{\"health\":\"" + h.healthy() + "\",\"reason\":\"" + jsonEscape(h.reason()) + "\"}";
+    String json = "{\"health\":\"" + h.healthy() + "\",\"reason\":" + io.etcetera.server.json.GoJson.quote(h.reason()) + "}";
     return h.healthy() ? reply(200, TEXT, json) : error(503, json);
   }
 
@@ -136,24 +136,5 @@ public final class HttpRoutes {
   private static String first(Map<String, List<String>> query, String key) {
     List<String> v = query.get(key);
     return v == null || v.isEmpty() ? null : v.get(0);
-  }
-
-  private static String jsonEscape(String s) {
-    StringBuilder b = new StringBuilder(s.length());
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.toString();
   }
 }

@@ -2,6 +2,7 @@ package io.etcetera.server.snapshot;
 
 import io.etcetera.api.etcdserverpb.Member;
 import io.etcetera.mvcc.snapshot.EtcdDbExport.Row;
+import io.etcetera.server.json.GoJson;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,7 +49,7 @@ public final class EtcdMembershipBuckets implements Supplier<Map<String, List<Ro
       b.append(",\"isLearner\":true");
     }
     if (!m.getName().isEmpty()) {
-      b.append(",\"name\":").append(string(m.getName()));
+      b.append(",\"name\":").append(GoJson.quote(m.getName()));
     }
     if (m.getClientURLsCount() > 0) {
       b.append(",\"clientURLs\":").append(array(m.getClientURLsList()));
@@ -59,30 +60,9 @@ public final class EtcdMembershipBuckets implements Supplier<Map<String, List<Ro
   private static String array(List<String> values) {
     StringBuilder b = new StringBuilder("[");
     for (int i = 0; i < values.size(); i++) {
-      b.append(i == 0 ? "" : ",").append(string(values.get(i)));
+      b.append(i == 0 ? "" : ",").append(GoJson.quote(values.get(i)));
     }
     return b.append(']').toString();
-  }
-
-  private static String string(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '<' -> b.append("\\u003c");
-        case '>' -> b.append("\\u003e");
-        case '&' -> b.append("\\u0026");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.append('"').toString();
   }
 
   private static byte[] bytes(String s) {
