@@ -178,14 +178,15 @@ public final class EtceteraServer implements AutoCloseable {
     long progressMillis = Math.max(100, cfg.watchProgressNotifyInterval().toMillis());
     LeaderLossMonitor leaderLoss = new LeaderLossMonitor(raft, cfg.electionTimeoutMillis());
 
+    io.etcetera.server.snapshot.EtcdDbView etcdDb = new io.etcetera.server.snapshot.EtcdDbView(backend,
+        new io.etcetera.server.snapshot.EtcdMembershipBuckets(members::members));
     List<io.grpc.ServerServiceDefinition> services = List.of(
         new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads, quota).bindService(),
         new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
         new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
-        new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store,
-            new io.etcetera.server.snapshot.SnapshotStreamer(backend,
-                new io.etcetera.server.snapshot.EtcdMembershipBuckets(members::members), memberDir.resolve("snapshot-send"))).bindService(),
+        new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store, etcdDb,
+            new io.etcetera.server.snapshot.SnapshotStreamer(etcdDb, memberDir.resolve("snapshot-send"))).bindService(),
         new ClusterService(raft, headers, authenticator).bindService());
     HealthChecks health = new HealthChecks(raft, store,
         () -> alarms.active().stream().map(a -> a.getAlarm().name()).distinct().toList());

@@ -43,17 +43,70 @@ public final class EtcdDbExport {
 
   private EtcdDbExport() {}
 
+  /** Where the buckets go, in order: a bbolt file, or a hash. */
+  public interface BucketSink {
+    void beginBucket(byte[] name) throws IOException;
+
+    void put(byte[] key, byte[] value) throws IOException;
+  }
+
+  /** etcd's Maintenance.Hash of a store and the revision it was taken at. */
+  public record Hash(long hash, long revision) {}
+
   /**
    * Writes every bucket to {@code out} (which must be fresh) and finishes it; returns the file's size.
    *
    * @param extraBuckets buckets kept by other layers, by name; each list in key order
    */
   public static long write(Backend backend, BoltWriter out, Map<String, List<Row>> extraBuckets) throws IOException {
+    export(backend, new BucketSink() {
+      @Override
+      public void beginBucket(byte[] name) throws IOException {
+        out.beginBucket(name);
+      }
+
+      @Override
+      public void put(byte[] key, byte[] value) throws IOException {
+        out.put(key, value);
+      }
+    }, extraBuckets);
+    return out.finish();
+  }
+
+  /**
+   * etcd's Maintenance.Hash ({@code backend.Hash(DefaultIgnores)}): a CRC-32C over every bucket's
+   * name, then its keys and values, leaving out {@code meta}'s {@code consistent_index}.
+   */
+  public static Hash hash(Backend backend, Map<String, List<Row>> extraBuckets) throws IOException {
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    byte[] meta = bytes("meta");
+    byte[] consistentIndex = bytes("consistent_index");
+    long revision = export(backend, new BucketSink() {
+      private boolean inMeta;
+
+      @Override
+      public void beginBucket(byte[] name) {
+        crc.update(name);
+        inMeta = Arrays.equals(name, meta);
+      }
+
+      @Override
+      public void put(byte[] key, byte[] value) {
+        if (!(inMeta && Arrays.equals(key, consistentIndex))) {
+          crc.update(key);
+          crc.update(value);
+        }
+      }
+    }, extraBuckets);
+    return new Hash(crc.getValue(), revision);
+  }
+
+  /** Sends every bucket to {@code out}; returns the store's revision in that snapshot. */
+  private static long export(Backend backend, BucketSink out, Map<String, List<Row>> extraBuckets) throws IOException {
     try {
-      backend.readSnapshot(rows -> {
+      return backend.readSnapshot(rows -> {
         try {
-          writeBuckets(rows, out, extraBuckets);
-          return null;
+          return writeBuckets(rows, out, extraBuckets);
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
@@ -61,20 +114,20 @@ public final class EtcdDbExport {
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
-    return out.finish();
   }
 
   private interface BucketBody {
     void write() throws IOException;
   }
 
-  private static void writeBuckets(Backend.SnapshotRows rows, BoltWriter out, Map<String, List<Row>> extra) throws IOException {
+  private static long writeBuckets(Backend.SnapshotRows rows, BucketSink out, Map<String, List<Row>> extra) throws IOException {
     List<Row> alarms = new ArrayList<>();
     List<Row> meta = new ArrayList<>();
     byte[] consistentIndex = null;
     byte[] consistentTerm = null;
     byte[] scheduled = null;
     byte[] finished = null;
+    long[] revision = {0};
     RocksIterator m = rows.meta();
     for (m.seekToFirst(); m.isValid(); m.next()) {
       byte[] k = m.key();
@@ -89,6 +142,8 @@ public final class EtcdDbExport {
         scheduled = revisionKey(MetaKeys.decode(m.value()));
       } else if (Arrays.equals(k, MetaKeys.FINISHED_COMPACT)) {
         finished = revisionKey(MetaKeys.decode(m.value()));
+      } else if (Arrays.equals(k, MetaKeys.CURRENT_REVISION)) {
+        revision[0] = MetaKeys.decode(m.value());
       }
     }
     alarms.sort((a, b) -> Arrays.compareUnsigned(a.key(), b.key()));
@@ -134,7 +189,9 @@ public final class EtcdDbExport {
     buckets.put("key", () -> {
       RocksIterator kv = rows.kv();
       for (kv.seekToFirst(); kv.isValid(); kv.next()) {
-        out.put(kv.key(), kv.value());
+        byte[] k = kv.key();
+        out.put(k, kv.value());
+        revision[0] = Math.max(revision[0], ByteBuffer.wrap(k).getLong());
       }
     });
     buckets.put("lease", () -> {
@@ -156,9 +213,10 @@ public final class EtcdDbExport {
       out.beginBucket(bytes(b.getKey()));
       b.getValue().write();
     }
+    return Math.max(1, revision[0]);
   }
 
-  private static void putAll(BoltWriter out, List<Row> rows) throws IOException {
+  private static void putAll(BucketSink out, List<Row> rows) throws IOException {
     for (Row r : rows) {
       out.put(r.key(), r.value());
     }

@@ -17,9 +17,9 @@ import io.grpc.stub.StreamObserver;
 /**
  * etcd's Maintenance service: Status (the etcd version clients gate features on, sizes, Raft
  * positions, raised alarms), Alarm (every action through the log), HashKV (etcd's hash of the
- * key-value rows), Snapshot (a checkpoint of the store, streamed), Defragment (a full RocksDB
- * compaction) and MoveLeader.
- * The other calls answer UNIMPLEMENTED until their issues land.
+ * key-value rows), Hash (etcd's hash of the whole database), Snapshot (the store as etcd's bbolt
+ * database, streamed), Defragment (a full RocksDB compaction) and MoveLeader. Downgrade (etcd
+ * 3.5's API) answers UNIMPLEMENTED.
  *
  * <p>Threading: gRPC executor threads; everything it reads is thread-safe.
  */
@@ -35,11 +35,14 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
   private final Proposer proposer;
   private final io.etcetera.mvcc.kv.MvccStore store;
   private final io.etcetera.server.snapshot.SnapshotStreamer snapshots;
+  private final io.etcetera.server.snapshot.EtcdDbView etcdDb;
 
   public MaintenanceService(MemberIdentity id, RaftGateway raft, Backend backend, HeaderFiller headers,
       io.etcetera.server.auth.Authenticator authenticator, io.etcetera.mvcc.alarm.AlarmStore alarms, Proposer proposer,
-      io.etcetera.mvcc.kv.MvccStore store, io.etcetera.server.snapshot.SnapshotStreamer snapshots) {
+      io.etcetera.mvcc.kv.MvccStore store, io.etcetera.server.snapshot.EtcdDbView etcdDb,
+      io.etcetera.server.snapshot.SnapshotStreamer snapshots) {
     this.snapshots = snapshots;
+    this.etcdDb = etcdDb;
     this.store = store;
     this.alarms = alarms;
     this.proposer = proposer;
@@ -154,6 +157,30 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
           .setCompactRevision(h.compactRevision())
           .setHashRevision(h.hashRevision())
           .build());
+    } catch (RuntimeException e) {
+      Replies.fail(out, e);
+    }
+  }
+
+  /**
+   * etcd's Hash (admin only): the CRC-32C of this member's state as etcd's backend database, all
+   * buckets but {@code meta}'s {@code consistent_index} ({@link io.etcetera.mvcc.snapshot.EtcdDbExport#hash}),
+   * with the revision it was taken at. Like etcd's it covers membership and auth too, so members
+   * differ where those rows do (member IDs are in them); HashKV compares keyspaces.
+   */
+  @Override
+  public void hash(io.etcetera.api.etcdserverpb.HashRequest request,
+      StreamObserver<io.etcetera.api.etcdserverpb.HashResponse> out) {
+    try {
+      checkMaintenanceAdmin();
+      io.etcetera.mvcc.snapshot.EtcdDbExport.Hash h = etcdDb.hash();
+      Replies.ok(out, io.etcetera.api.etcdserverpb.HashResponse.newBuilder()
+          .setHeader(headers.current().toBuilder().setRevision(h.revision()))
+          .setHash((int) h.hash())
+          .build());
+    } catch (java.io.IOException e) {
+      Replies.fail(out, io.grpc.Status.INTERNAL.withDescription("etcetera: cannot hash the database: " + e.getMessage())
+          .asRuntimeException());
     } catch (RuntimeException e) {
       Replies.fail(out, e);
     }

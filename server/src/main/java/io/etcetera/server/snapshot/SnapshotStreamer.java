@@ -2,9 +2,7 @@ package io.etcetera.server.snapshot;
 
 import com.google.protobuf.ByteString;
 import io.etcetera.api.etcdserverpb.SnapshotResponse;
-import io.etcetera.mvcc.backend.Backend;
 import io.etcetera.mvcc.bolt.BoltWriter;
-import io.etcetera.mvcc.snapshot.EtcdDbExport;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
@@ -12,9 +10,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Maintenance.Snapshot: the store as etcd's backend database (a bbolt file written by
- * {@link EtcdDbExport} from one RocksDB snapshot, so it holds whole applied entries), sent in chunks
+ * {@link io.etcetera.mvcc.snapshot.EtcdDbExport} from one RocksDB snapshot, so it holds whole applied entries), sent in chunks
  * of 64 KiB with the bytes still to come, as etcd sends them, then the SHA-256 in a last message:
  * the {@link SnapshotFile} etcd's tools read. The file is written to the scratch directory first
  * and deleted when the stream ends, however it ends.
@@ -36,18 +31,13 @@ public final class SnapshotStreamer {
   private static final Logger log = LoggerFactory.getLogger(SnapshotStreamer.class);
   private static final int CHUNK = 64 * 1024;
 
-  private final Backend backend;
-  private final Supplier<Map<String, List<EtcdDbExport.Row>>> extraBuckets;
+  private final EtcdDbView db;
   private final Path scratch;
   private final AtomicLong sequence = new AtomicLong();
 
-  /**
-   * @param extraBuckets etcd's buckets kept outside the store (membership), read at each snapshot
-   * @param scratch a directory for snapshot files being sent
-   */
-  public SnapshotStreamer(Backend backend, Supplier<Map<String, List<EtcdDbExport.Row>>> extraBuckets, Path scratch) {
-    this.backend = backend;
-    this.extraBuckets = extraBuckets;
+  /** @param scratch a directory for snapshot files being sent */
+  public SnapshotStreamer(EtcdDbView db, Path scratch) {
+    this.db = db;
     this.scratch = scratch;
     try {
       SnapshotFile.deleteTree(scratch); // files of a member killed while it sent them
@@ -85,22 +75,22 @@ public final class SnapshotStreamer {
   }
 
   private void send(ServerCallStreamObserver<SnapshotResponse> out, ReentrantLock lock, Condition ready, boolean[] cancelled) {
-    Path db = scratch.resolve("snapshot-" + ProcessHandle.current().pid() + "-" + sequence.incrementAndGet() + ".db");
+    Path file = scratch.resolve("snapshot-" + ProcessHandle.current().pid() + "-" + sequence.incrementAndGet() + ".db");
     try {
       Files.createDirectories(scratch);
-      SnapshotFile.deleteTree(db);
+      SnapshotFile.deleteTree(file);
       long total;
-      try (BoltWriter writer = BoltWriter.create(db)) {
-        total = EtcdDbExport.write(backend, writer, extraBuckets.get());
+      try (BoltWriter writer = BoltWriter.create(file)) {
+        total = db.writeTo(writer);
       }
       MessageDigest sha = SnapshotFile.sha256();
       long sent = 0;
-      try (InputStream in = Files.newInputStream(db)) {
+      try (InputStream in = Files.newInputStream(file)) {
         byte[] buf = new byte[CHUNK];
         while (sent < total) {
           int n = in.readNBytes(buf, 0, (int) Math.min(CHUNK, total - sent));
           if (n <= 0) {
-            throw new IOException("the snapshot file " + db + " is shorter than written");
+            throw new IOException("the snapshot file " + file + " is shorter than written");
           }
           sha.update(buf, 0, n);
           sent += n;
@@ -125,9 +115,9 @@ public final class SnapshotStreamer {
       }
     } finally {
       try {
-        SnapshotFile.deleteTree(db);
+        SnapshotFile.deleteTree(file);
       } catch (IOException e) {
-        log.warn("cannot delete the snapshot file {}: {}", db, e.toString());
+        log.warn("cannot delete the snapshot file {}: {}", file, e.toString());
       }
     }
   }
