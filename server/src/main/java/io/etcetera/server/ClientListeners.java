@@ -3,6 +3,7 @@ package io.etcetera.server;
 import io.etcetera.server.config.FlagException;
 import io.etcetera.server.config.ServerConfig;
 import io.etcetera.server.grpc.KvService;
+import io.etcetera.tls.context.ClientCertificatePolicy;
 import io.etcetera.tls.context.ReloadingKeyManager;
 import io.etcetera.tls.context.ReloadingTrustManager;
 import io.etcetera.tls.context.TlsVersions;
@@ -145,7 +146,8 @@ final class ClientListeners {
     // (bin/etcetera stops at C1); the key and trust managers are asked on every handshake either way
     GrpcSslContexts.configure(b, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
     if (!tls.trustedCaFile().isEmpty()) {
-      b.trustManager(new ReloadingTrustManager(Path.of(tls.trustedCaFile())));
+      b.trustManager(ClientCertificatePolicy.wrap(new ReloadingTrustManager(Path.of(tls.trustedCaFile())),
+          tls.checks().crlFile(), tls.checks().allowedCn(), tls.checks().allowedHostname()));
     }
     // as etcd: a CA file alone already makes client certificates required and verified
     // (the common name names the user only with --client-cert-auth)

@@ -47,6 +47,7 @@ public final class Main {
     }
     setLogLevel(cfg.logLevel());
     Logger log = LoggerFactory.getLogger(Main.class);
+    flags.notes().forEach(n -> log.info("{}", n));
     EtceteraServer server;
     try {
       server = EtceteraServer.start(cfg);

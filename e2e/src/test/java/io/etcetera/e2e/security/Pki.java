@@ -76,6 +76,21 @@ final class Pki {
       return server(file, "etcd", sans, KeyType.EC, KeyFormat.PKCS8);
     }
 
+    /**
+     * Revokes {@code revoked} in this CA's database and writes its certificate revocation list (PEM)
+     * to {@code out}, with {@code openssl ca -revoke} and {@code -gencrl}, as an operator would.
+     */
+    Path crl(Path out, Pair... revoked) {
+      String cnf = dir.resolve("ca.cnf").toString();
+      for (Pair p : revoked) {
+        openssl("ca", "-config", cnf, "-batch", "-cert", cert().toString(), "-keyfile", key().toString(),
+            "-revoke", p.cert().toString());
+      }
+      openssl("ca", "-config", cnf, "-batch", "-cert", cert().toString(), "-keyfile", key().toString(),
+          "-gencrl", "-crldays", "30", "-out", out.toString());
+      return out;
+    }
+
     /** A client certificate (clientAuth only) with {@code CN=cn}, EC key, valid for a year. */
     Pair client(String cn) {
       return issue("client-" + cn, cn, CLIENT_EXT, KeyType.EC, KeyFormat.PKCS8, null, null);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcetera.e2e.harness.Binary;
 import io.etcetera.e2e.harness.Etcdctl;
+import io.etcetera.e2e.harness.Member;
 import io.etcetera.e2e.harness.Ports;
 import io.etcetera.e2e.harness.Workdirs;
 import java.io.IOException;
@@ -110,6 +111,83 @@ class TlsTest {
       Pki.Output alpn = m.sClient(plus(clientCert, "-alpn", "h2").toArray(String[]::new));
       assertTrue(alpn.stdout().contains("ALPN protocol: h2"), alpn.stdout() + alpn.stderr());
     }
+  }
+
+  /**
+   * {@code --client-crl-file}: a client certificate the CA revoked (openssl's revocation list) is
+   * refused at the handshake, the others of the same CA are served.
+   */
+  @Test
+  void aRevokedClientCertificateIsRefusedWithClientCrlFile(TestInfo info) {
+    Path work = Workdirs.of(info);
+    Ports.Address plain = Ports.allocate();
+    Ports.Address tls = Ports.allocate();
+    Pki.Ca ca = Pki.ca(work.resolve("ca"), "e2e-ca");
+    Pki.Pair server = ca.server("etcd", List.of(tls.host(), "localhost"));
+    Pki.Pair alice = ca.client("alice");
+    Pki.Pair mallory = ca.client("mallory");
+    Path crl = ca.crl(work.resolve("crl.pem"), mallory);
+    String[] flags = plus(List.of(SecureMember.mtlsFlags(server, ca.cert())), "--client-crl-file=" + crl).toArray(String[]::new);
+    try (SecureMember m = SecureMember.start(binary, work.resolve("m"), plain, tls, flags)) {
+      assertEquals("OK\n", m.tlsCtl(tlsFlags(ca.cert(), alice), "put", "k", "v").ok());
+      assertRefused("revoked client certificate", m.tlsCtl(tlsFlags(ca.cert(), mallory), "put", "refused/revoked", "x"));
+      assertEquals(List.of(), m.plainCtl("get", "refused/", "--prefix").lines());
+      assertEquals(List.of("k", "v"), m.tlsCtl(tlsFlags(ca.cert(), alice), "get", "k").lines());
+    }
+  }
+
+  /**
+   * {@code --client-cert-allowed-hostname}: only a client certificate valid for that name (by its
+   * subject alternative names) is served; another certificate of the same CA is refused.
+   */
+  @Test
+  void onlyClientCertificatesForTheAllowedHostnameAreServed(TestInfo info) {
+    Path work = Workdirs.of(info);
+    Ports.Address plain = Ports.allocate();
+    Ports.Address tls = Ports.allocate();
+    Pki.Ca ca = Pki.ca(work.resolve("ca"), "e2e-ca");
+    Pki.Pair server = ca.server("etcd", List.of(tls.host(), "localhost"));
+    Pki.Pair named = ca.server("client-named", "api", List.of("client.example.com"), Pki.KeyType.EC, Pki.KeyFormat.PKCS8);
+    Pki.Pair other = ca.server("client-other", "api", List.of("other.example.com"), Pki.KeyType.EC, Pki.KeyFormat.PKCS8);
+    String[] flags = plus(List.of(SecureMember.mtlsFlags(server, ca.cert())),
+        "--client-cert-allowed-hostname=client.example.com").toArray(String[]::new);
+    try (SecureMember m = SecureMember.start(binary, work.resolve("m"), plain, tls, flags)) {
+      assertEquals("OK\n", m.tlsCtl(tlsFlags(ca.cert(), named), "put", "k", "v").ok());
+      assertRefused("certificate for another host name", m.tlsCtl(tlsFlags(ca.cert(), other), "put", "refused/other", "x"));
+      assertRefused("certificate without host names", m.tlsCtl(tlsFlags(ca.cert(), ca.client("plain")), "put", "refused/plain", "x"));
+      assertEquals(List.of(), m.plainCtl("get", "refused/", "--prefix").lines());
+    }
+  }
+
+  /**
+   * {@code --peer-cert-allowed-cn}: the peer listener completes a TLS handshake (openssl, TLS 1.2)
+   * only with a certificate of that Common Name; another certificate of the same CA is refused.
+   */
+  @Test
+  void thePeerListenerAcceptsOnlyTheAllowedCommonName(TestInfo info) {
+    Path work = Workdirs.of(info);
+    Ports.Address at = Ports.allocate();
+    Pki.Ca ca = Pki.ca(work.resolve("ca"), "e2e-ca");
+    Pki.Pair member = ca.server("member", "etcd-member", List.of(at.host(), "localhost"), Pki.KeyType.EC, Pki.KeyFormat.PKCS8);
+    Pki.Pair stranger = ca.server("stranger", "someone-else", List.of(at.host(), "localhost"), Pki.KeyType.EC, Pki.KeyFormat.PKCS8);
+    String peerUrl = "https://" + at.host() + ":" + at.peerPort();
+    try (Member m = Member.start(binary, work.resolve("m"), at, "--listen-peer-urls=" + peerUrl,
+        "--initial-advertise-peer-urls=" + peerUrl, "--initial-cluster=e2e-" + at.port() + "=" + peerUrl,
+        "--peer-cert-file=" + member.cert(), "--peer-key-file=" + member.key(), "--peer-trusted-ca-file=" + ca.cert(),
+        "--peer-client-cert-auth", "--peer-cert-allowed-cn=etcd-member")) {
+      assertEquals("OK\n", Etcdctl.run(m.endpoint(), "put", "k", "v").ok());
+      Pki.Output allowed = peerHandshake(at, ca, member);
+      assertTrue(allowed.stdout().contains("Verify return code: 0 (ok)") && !allowed.stdout().contains("alert"),
+          "a peer certificate with the allowed CN\n" + allowed.stdout() + allowed.stderr());
+      Pki.Output refused = peerHandshake(at, ca, stranger);
+      assertTrue(refused.stderr().contains("alert") || refused.stdout().contains("Cipher is (NONE)"),
+          "a peer certificate with another CN must be refused\n" + refused.stdout() + refused.stderr());
+    }
+  }
+
+  private static Pki.Output peerHandshake(Ports.Address at, Pki.Ca ca, Pki.Pair cert) {
+    return Pki.run("", 30, "openssl", "s_client", "-connect", at.host() + ":" + at.peerPort(), "-tls1_2",
+        "-CAfile", ca.cert().toString(), "-cert", cert.cert().toString(), "-key", cert.key().toString(), "-alpn", "h2");
   }
 
   @Test

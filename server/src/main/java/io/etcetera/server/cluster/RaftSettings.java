@@ -36,7 +36,7 @@ public final class RaftSettings {
         || cfg.initialAdvertisePeerUrls().stream().anyMatch(u -> u.getScheme().equals("https"));
     ServerConfig.ClientTls tls = cfg.peerTls();
     ReloadingKeyManager keys = null;
-    ReloadingTrustManager trust = null;
+    javax.net.ssl.X509ExtendedTrustManager trust = null;
     if (https) {
       if (!tls.hasCert()) {
         throw new FlagException("https peer URLs need --peer-cert-file and --peer-key-file");
@@ -45,7 +45,9 @@ public final class RaftSettings {
         throw new FlagException("https peer URLs need --peer-trusted-ca-file to verify the other members");
       }
       keys = new ReloadingKeyManager(Path.of(tls.certFile()), Path.of(tls.keyFile()));
-      trust = new ReloadingTrustManager(Path.of(tls.trustedCaFile()));
+      // etcd's --peer-crl-file, --peer-cert-allowed-cn/-hostname: checked where a member accepts a peer
+      trust = io.etcetera.tls.context.ClientCertificatePolicy.wrap(new ReloadingTrustManager(Path.of(tls.trustedCaFile())),
+          tls.checks().crlFile(), tls.checks().allowedCn(), tls.checks().allowedHostname());
     }
     long election = cfg.electionTimeoutMillis();
     return new RatisSettings(

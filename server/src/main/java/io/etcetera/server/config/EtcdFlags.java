@@ -28,7 +28,7 @@ public final class EtcdFlags {
 
   /** Every flag of etcd 3.4 and the 3.5 ones a 3.5 unit may carry. */
   static final List<EtcdFlag> FLAGS = List.of(
-      notYet("config-file", "", OPS),
+      used("config-file", ""),
       // member
       used("name", "default"),
       used("data-dir", ""),
@@ -79,8 +79,8 @@ public final class EtcdFlags {
       used("cert-file", ""),
       used("key-file", ""),
       usedBool("client-cert-auth"),
-      notYet("client-crl-file", "", TLS),
-      notYet("client-cert-allowed-hostname", "", TLS),
+      used("client-crl-file", ""),
+      used("client-cert-allowed-hostname", ""),
       used("trusted-ca-file", ""),
       usedBool("auto-tls"),
       used("peer-cert-file", ""),
@@ -88,9 +88,9 @@ public final class EtcdFlags {
       usedBool("peer-client-cert-auth"),
       used("peer-trusted-ca-file", ""),
       usedBool("peer-auto-tls"),
-      notYet("peer-crl-file", "", TLS),
-      notYet("peer-cert-allowed-cn", "", TLS),
-      notYet("peer-cert-allowed-hostname", "", TLS),
+      used("peer-crl-file", ""),
+      used("peer-cert-allowed-cn", ""),
+      used("peer-cert-allowed-hostname", ""),
       notYetBool("experimental-peer-skip-client-san-verification", TLS),
       used("cipher-suites", ""),
       used("tls-min-version", "TLS1.2"),
@@ -155,7 +155,14 @@ public final class EtcdFlags {
   private EtcdFlags() {}
 
   /** The parsed flags: every flag's value, and which ones the user gave (command line or environment). */
-  public record Parsed(Map<String, String> values, Map<String, String> given, boolean help) {
+  /**
+   * @param notes lines to log once logging is set up (the config file in use, keys it ignored)
+   */
+  public record Parsed(Map<String, String> values, Map<String, String> given, boolean help, List<String> notes) {
+    public Parsed(Map<String, String> values, Map<String, String> given, boolean help) {
+      this(values, given, help, List.of());
+    }
+
     public String get(String name) {
       String v = values.get(name);
       if (v == null) {
@@ -218,6 +225,22 @@ public final class EtcdFlags {
         given.put(f.name(), f.bool() ? parseBool(f, v) : v);
       }
     }
+    List<String> notes = new java.util.ArrayList<>();
+    String configFile = given.get("config-file");
+    if (configFile != null && !configFile.isEmpty()) {
+      // etcd: the file replaces the command line and the environment
+      Map<String, EtcdFlag> byName = new LinkedHashMap<>();
+      FLAGS.forEach(f -> byName.put(f.name(), f));
+      Map<String, String> fromFile = EtcdConfigFile.read(java.nio.file.Path.of(configFile), byName.keySet(), notes::add);
+      given = new LinkedHashMap<>();
+      given.put("config-file", configFile);
+      for (Map.Entry<String, String> e : fromFile.entrySet()) {
+        EtcdFlag f = byName.get(e.getKey());
+        given.put(f.name(), f.bool() ? parseBool(f, e.getValue()) : e.getValue());
+      }
+      notes.add(0, "loaded server configuration from " + configFile
+          + "; other configuration command line flags and environment variables are ignored");
+    }
     Map<String, String> values = new LinkedHashMap<>();
     for (EtcdFlag f : FLAGS) {
       values.put(f.name(), given.getOrDefault(f.name(), f.defaultValue()));
@@ -229,7 +252,7 @@ public final class EtcdFlags {
             + f.later() + ")");
       }
     }
-    return new Parsed(values, given, pr.hasMatchedOption("--help"));
+    return new Parsed(values, given, pr.hasMatchedOption("--help"), List.copyOf(notes));
   }
 
   private static String parseBool(EtcdFlag f, String v) {

@@ -51,7 +51,7 @@ public record ServerConfig(
    * versions and cipher suites (shared by both sides, as in etcd). Immutable.
    */
   public record ClientTls(String certFile, String keyFile, String trustedCaFile, boolean clientCertAuth,
-      boolean autoTls, String cipherSuites, String minVersion, String maxVersion) {
+      boolean autoTls, String cipherSuites, String minVersion, String maxVersion, ClientChecks checks) {
     public boolean hasCert() {
       return !certFile.isEmpty() && !keyFile.isEmpty();
     }
@@ -59,6 +59,17 @@ public record ServerConfig(
     public boolean isEmpty() {
       return !hasCert() && !autoTls;
     }
+  }
+
+  /**
+   * etcd's extra checks of the certificates a listener's clients present: a revocation list
+   * ({@code --client-crl-file}, {@code --peer-crl-file}), the only Common Name accepted
+   * ({@code --peer-cert-allowed-cn}) and a host name the certificate must be valid for
+   * ({@code --client-cert-allowed-hostname}, {@code --peer-cert-allowed-hostname}). Empty: not
+   * asked. Immutable.
+   */
+  public record ClientChecks(String crlFile, String allowedCn, String allowedHostname) {
+    public static final ClientChecks NONE = new ClientChecks("", "", "");
   }
 
   /** etcd's default {@code --max-request-bytes}: 1.5 MiB. */
@@ -128,7 +139,13 @@ public record ServerConfig(
   private static ClientTls tls(EtcdFlags.Parsed f, String prefix) {
     ClientTls t = new ClientTls(f.get(prefix + "cert-file"), f.get(prefix + "key-file"), f.get(prefix + "trusted-ca-file"),
         f.bool(prefix + "client-cert-auth"), f.bool(prefix + "auto-tls"), f.get("cipher-suites"),
-        f.get("tls-min-version"), f.get("tls-max-version"));
+        f.get("tls-min-version"), f.get("tls-max-version"), prefix.isEmpty()
+            ? new ClientChecks(f.get("client-crl-file"), "", f.get("client-cert-allowed-hostname"))
+            : new ClientChecks(f.get("peer-crl-file"), f.get("peer-cert-allowed-cn"), f.get("peer-cert-allowed-hostname")));
+    if (!t.checks().allowedCn().isEmpty() && !t.checks().allowedHostname().isEmpty()) {
+      throw new FlagException("AllowedCN and AllowedHostname are mutually exclusive (cn=\"" + t.checks().allowedCn()
+          + "\", hostname=\"" + t.checks().allowedHostname() + "\")");
+    }
     if (t.certFile().isEmpty() != t.keyFile().isEmpty()) {
       throw new FlagException("--" + prefix + "cert-file and --" + prefix + "key-file must be given together");
     }

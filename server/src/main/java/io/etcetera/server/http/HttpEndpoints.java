@@ -76,7 +76,9 @@ public final class HttpEndpoints implements AutoCloseable {
       KeyManager[] keys = {new ReloadingKeyManager(Path.of(tls.certFile()), Path.of(tls.keyFile()))};
       TrustManager[] trust = tls.trustedCaFile().isEmpty()
           ? null
-          : new TrustManager[] {new ReloadingTrustManager(Path.of(tls.trustedCaFile()))};
+          : new TrustManager[] {io.etcetera.tls.context.ClientCertificatePolicy.wrap(
+              new ReloadingTrustManager(Path.of(tls.trustedCaFile())),
+              tls.checks().crlFile(), tls.checks().allowedCn(), tls.checks().allowedHostname())};
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(keys, trust, null);
       boolean requireClientCert = tls.clientCertAuth() || !tls.trustedCaFile().isEmpty();

@@ -103,9 +103,21 @@ class EtcdFlagsTest {
 
   @Test
   void flagsOfLaterIssuesAreRefusedClearlyButAcceptedAtTheirDefault() {
-    FlagException e = assertThrows(FlagException.class, () -> config(Map.of(), "--client-crl-file=/etc/etcd/crl.pem"));
-    assertTrue(e.getMessage().contains("--client-crl-file is not supported by Etcetera yet"), e.getMessage());
-    assertEquals("default", config(Map.of(), "--client-crl-file=", "--force-new-cluster=false").name());
+    FlagException e = assertThrows(FlagException.class, () -> config(Map.of(), "--discovery=https://discovery.etcd.io/x"));
+    assertTrue(e.getMessage().contains("--discovery is not supported by Etcetera yet"), e.getMessage());
+    assertEquals("default", config(Map.of(), "--discovery=", "--force-new-cluster=false").name());
+  }
+
+  @Test
+  void etcdsExtraClientCertificateChecksAreReadPerSideAndCnAndHostnameExcludeEachOther() {
+    ServerConfig c = config(Map.of(), "--client-crl-file=/etc/etcd/crl.pem", "--client-cert-allowed-hostname=api.example.com",
+        "--peer-crl-file=/etc/etcd/peer-crl.pem", "--peer-cert-allowed-cn=etcd-peer");
+    assertEquals(new ServerConfig.ClientChecks("/etc/etcd/crl.pem", "", "api.example.com"), c.clientTls().checks());
+    assertEquals(new ServerConfig.ClientChecks("/etc/etcd/peer-crl.pem", "etcd-peer", ""), c.peerTls().checks());
+    FlagException e = assertThrows(FlagException.class,
+        () -> config(Map.of(), "--peer-cert-allowed-cn=etcd-peer", "--peer-cert-allowed-hostname=m1.example.com"));
+    assertEquals("AllowedCN and AllowedHostname are mutually exclusive (cn=\"etcd-peer\", hostname=\"m1.example.com\")",
+        e.getMessage());
   }
 
   @Test

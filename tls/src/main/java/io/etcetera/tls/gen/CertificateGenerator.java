@@ -131,6 +131,32 @@ public final class CertificateGenerator {
     return leaf(ca, commonName, hosts, serverAuth, clientAuth, now.minusSeconds(60), now.plus(validity), KeyType.EC);
   }
 
+  /**
+   * A certificate revocation list issued by {@code ca} that revokes {@code revoked} (for tests and
+   * for an operator's {@code --client-crl-file}), written as a PEM "X509 CRL" block to {@code file}.
+   */
+  public static void crl(Issued ca, List<X509Certificate> revoked, java.nio.file.Path file) {
+    try {
+      X500Name issuer = X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
+      Instant now = Instant.now();
+      org.bouncycastle.cert.X509v2CRLBuilder b = new org.bouncycastle.cert.X509v2CRLBuilder(issuer, Date.from(now.minusSeconds(60)));
+      b.setNextUpdate(Date.from(now.plus(Duration.ofDays(30))));
+      for (X509Certificate c : revoked) {
+        b.addCRLEntry(c.getSerialNumber(), Date.from(now.minusSeconds(30)), org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+      }
+      String alg = ca.keys().getPrivate().getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
+      org.bouncycastle.operator.ContentSigner signer =
+          new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder(alg).build(ca.keys().getPrivate());
+      java.security.cert.X509CRL crl = new org.bouncycastle.cert.jcajce.JcaX509CRLConverter().getCRL(b.build(signer));
+      try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(file, java.nio.charset.StandardCharsets.US_ASCII);
+          org.bouncycastle.openssl.jcajce.JcaPEMWriter pem = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(w)) {
+        pem.writeObject(crl);
+      }
+    } catch (GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException | java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** A self-signed server-and-client certificate, as etcd's {@code --auto-tls} makes. */
   public static Issued selfSigned(String commonName, List<String> hosts, Duration validity) {
     KeyPair kp = keyPair(KeyType.EC);

@@ -61,6 +61,22 @@ public final class PemFiles {
     return out;
   }
 
+  /** The certificate revocation lists in {@code file} (PEM "X509 CRL" blocks, or one DER list), in order. */
+  public static List<java.security.cert.X509CRL> crls(Path file) throws IOException {
+    List<java.security.cert.X509CRL> out = new ArrayList<>();
+    try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+      for (java.security.cert.CRL crl : java.security.cert.CertificateFactory.getInstance("X.509").generateCRLs(in)) {
+        out.add((java.security.cert.X509CRL) crl);
+      }
+    } catch (java.security.cert.CRLException | CertificateException | RuntimeException e) {
+      throw new IOException("cannot parse the revocation list " + file + ": " + e.getMessage(), e);
+    }
+    if (out.isEmpty()) {
+      throw new IOException("no revocation list found in " + file);
+    }
+    return out;
+  }
+
   /** The public key in {@code file}: a "PUBLIC KEY" block, or the key of the first certificate. */
   public static java.security.PublicKey publicKey(Path file) throws IOException {
     try {
