@@ -37,6 +37,12 @@ public interface RaftGateway extends AutoCloseable {
   /** The leader's member ID, 0 when there is none. */
   long leaderId();
 
+  /**
+   * How many times this member saw a new leader (etcd's {@code etcd_server_leader_changes_seen_total}:
+   * each change to a leader other than the one seen last, the first one included).
+   */
+  long leaderChangesSeen();
+
   /** This member's ID. */
   long memberId();
 

@@ -49,7 +49,7 @@ final class ClientListeners {
   private ClientListeners() {}
 
   static List<Server> build(ServerConfig cfg, List<ServerServiceDefinition> services, ServerInterceptor identity,
-      ServerInterceptor gate, HttpRoutes http, Executor httpThreads)
+      ServerInterceptor gate, ServerInterceptor counts, HttpRoutes http, Executor httpThreads)
       throws IOException {
     List<InetSocketAddress> plain = new ArrayList<>();
     List<InetSocketAddress> secure = new ArrayList<>();
@@ -64,7 +64,7 @@ final class ClientListeners {
     }
     List<Server> servers = new ArrayList<>();
     if (!plain.isEmpty()) {
-      servers.add(server(cfg, plain, null, services, identity, gate, new PlaintextHttpSniffing(http, httpThreads)));
+      servers.add(server(cfg, plain, null, services, identity, gate, counts, new PlaintextHttpSniffing(http, httpThreads)));
     }
     if (!secure.isEmpty()) {
       ServerConfig.ClientTls tls = cfg.clientTls();
@@ -73,14 +73,14 @@ final class ClientListeners {
             + cfg.listenClientUrls().stream().filter(u -> u.getScheme().equals("https")).findFirst().orElseThrow()
             + " with HTTPS scheme");
       }
-      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity, gate, null));
+      servers.add(server(cfg, secure, sslContext(cfg, tls), services, identity, gate, counts, null));
     }
     return servers;
   }
 
   private static Server server(ServerConfig cfg, List<InetSocketAddress> addresses, SslContext ssl,
       List<ServerServiceDefinition> services, ServerInterceptor identity, ServerInterceptor gate,
-      PlaintextHttpSniffing plainWithHttp) {
+      ServerInterceptor counts, PlaintextHttpSniffing plainWithHttp) {
     // plain listeners also answer etcd's HTTP endpoints (curl http://…:2379/health) beside gRPC
     NettyServerBuilder b = plainWithHttp != null
         ? NettyServerBuilder.forAddress(addresses.get(0), InternalNettyServerCredentials.create(plainWithHttp))
@@ -99,7 +99,8 @@ final class ClientListeners {
         .maxConcurrentCallsPerConnection((int) streams)
         .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, cfg.maxRequestBytes() + GRPC_OVERHEAD_BYTES))
         .intercept(identity)
-        .intercept(gate); // added last, runs first
+        .intercept(gate)
+        .intercept(counts); // added last, runs first: refused calls count too
     for (ServerServiceDefinition s : services) {
       b.addService(s);
     }

@@ -190,14 +190,15 @@ public final class EtceteraServer implements AutoCloseable {
         new ClusterService(raft, headers, authenticator).bindService());
     HealthChecks health = new HealthChecks(raft, store,
         () -> alarms.active().stream().map(a -> a.getAlarm().name()).distinct().toList());
-    HttpRoutes httpRoutes = new HttpRoutes(health, new MetricsText(id, raft, store, backend, health));
+    io.etcetera.server.grpc.GrpcCallCounts grpcCalls = new io.etcetera.server.grpc.GrpcCallCounts();
+    HttpRoutes httpRoutes = new HttpRoutes(health, new MetricsText(id, raft, store, backend, health, quota.quotaBytes(), grpcCalls));
     ExecutorService httpThreads = Executors.newFixedThreadPool(2, daemon("http-endpoints"));
     List<AutoCloseable> components = List.of(() -> httpThreads.shutdownNow(), expiry, () -> progress.shutdownNow(), leaderLoss, hub, () -> watchSend.shutdownNow(),
         () -> hashing.shutdownNow(), () -> reads.shutdownNow(), raft, store, backend);
     List<Server> servers;
     try {
       servers = ClientListeners.build(cfg, services, new CallIdentity(), new io.etcetera.server.grpc.ClusterGate(raft),
-          httpRoutes, httpThreads);
+          grpcCalls, httpRoutes, httpThreads);
     } catch (IOException | RuntimeException e) {
       new Closer(List.of(), components).close();
       throw e;

@@ -85,6 +85,9 @@ public final class RatisGateway implements RaftGateway {
   private final RaftGroupId groupId;
   private final ClientId localClient = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
+  /** Leader changes seen (Ratis' notification thread writes, metrics read). */
+  private final AtomicLong leaderChanges = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicReference<RaftPeerId> lastLeaderSeen = new java.util.concurrent.atomic.AtomicReference<>();
   private final AtomicLong internalIds;
   private final ExecutorService events;
   private final ScheduledExecutorService duties;
@@ -537,6 +540,11 @@ public final class RatisGateway implements RaftGateway {
   // --- state ---
 
   @Override
+  public long leaderChangesSeen() {
+    return leaderChanges.get();
+  }
+
+  @Override
   public long term() {
     return division.getInfo().getCurrentTerm();
   }
@@ -771,6 +779,10 @@ public final class RatisGateway implements RaftGateway {
 
     @Override
     public void leaderChanged(RaftPeerId leader) {
+      RaftPeerId before = lastLeaderSeen.getAndSet(leader);
+      if (leader != null && !leader.equals(before)) {
+        leaderChanges.incrementAndGet();
+      }
       boolean now = self.equals(leader);
       if (leader != null && !now && forwarder != null) {
         forwarder.prepare(leader);

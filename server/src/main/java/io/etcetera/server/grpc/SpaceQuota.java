@@ -40,6 +40,11 @@ public final class SpaceQuota {
     this.memberId = memberId;
   }
 
+  /** The quota in force, as etcd's {@code etcd_server_quota_backend_bytes} shows it (0 when disabled). */
+  public long quotaBytes() {
+    return Math.max(0, quotaBytes);
+  }
+
   /** Throws etcd's NO_SPACE (after raising the alarm) when a request of {@code cost} does not fit. */
   public void check(long cost) {
     if (quotaBytes < 0 || cost == 0 || size() + cost < quotaBytes) {

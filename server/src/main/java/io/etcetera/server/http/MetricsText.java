@@ -14,9 +14,10 @@ import java.util.stream.Stream;
 
 /**
  * Renders {@code /metrics} in Prometheus' text format (version 0.0.4) under etcd's metric names, for
- * the values Etcetera keeps: leadership, Raft commit and apply progress, backend size, MVCC
- * revisions, health-check counts, and the process' CPU, memory and file descriptors. Only metrics
- * whose meaning matches etcd's are exported; nothing is made up.
+ * the values Etcetera keeps: leadership and leader changes, Raft commit and apply progress,
+ * backend size, quota and commit latency, MVCC revisions, health-check counts, the client
+ * listeners' gRPC counters (go-grpc-prometheus' names and labels), and the process' CPU, memory and
+ * file descriptors. Only metrics whose meaning matches etcd's are exported; nothing is made up.
  *
  * <p>Threading: stateless; reads volatile or atomic values of the components, so it may run on any
  * thread.
@@ -31,9 +32,18 @@ public final class MetricsText {
   private final MvccStore store;
   private final Backend backend;
   private final HealthChecks health;
+  private final long quotaBytes;
+  private final io.etcetera.server.grpc.GrpcCallCounts calls;
   private final double startSeconds = ManagementFactory.getRuntimeMXBean().getStartTime() / 1000.0;
 
-  public MetricsText(MemberIdentity id, RaftGateway raft, MvccStore store, Backend backend, HealthChecks health) {
+  /**
+   * @param quotaBytes the backend quota in force ({@code --quota-backend-bytes} as etcd applies it)
+   * @param calls the client listeners' gRPC counters
+   */
+  public MetricsText(MemberIdentity id, RaftGateway raft, MvccStore store, Backend backend, HealthChecks health,
+      long quotaBytes, io.etcetera.server.grpc.GrpcCallCounts calls) {
+    this.quotaBytes = quotaBytes;
+    this.calls = calls;
     this.id = id;
     this.raft = raft;
     this.store = store;
@@ -64,8 +74,46 @@ public final class MetricsText {
         backend.sizeInUse());
     gauge(out, "etcd_debugging_mvcc_current_revision", "The current revision of store.", store.currentRevision());
     gauge(out, "etcd_debugging_mvcc_compact_revision", "The revision of the last compaction in store.", store.compactRevision());
+    counter(out, "etcd_server_leader_changes_seen_total", "The number of leader changes seen.", raft.leaderChangesSeen());
+    gauge(out, "etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.", quotaBytes);
+    histogram(out, "etcd_disk_backend_commit_duration_seconds",
+        "The latency distributions of commit called by backend.", backend.commitDurations().snapshot());
+    grpc(out);
     process(out);
     return out.toString();
+  }
+
+  /** go-grpc-prometheus' server counters, labels in its (alphabetical) order. */
+  private void grpc(StringBuilder out) {
+    header(out, "grpc_server_started_total", "Total number of RPCs started on the server.", "counter");
+    calls.started().forEach((m, n) -> out.append("grpc_server_started_total{").append(labels(m)).append("} ").append(n).append('\n'));
+    header(out, "grpc_server_handled_total",
+        "Total number of RPCs completed on the server, regardless of success or failure.", "counter");
+    calls.handled().forEach((h, n) -> out.append("grpc_server_handled_total{grpc_code=\"").append(h.code()).append("\",")
+        .append(labels(h.method())).append("} ").append(n).append('\n'));
+    header(out, "grpc_server_msg_received_total", "Total number of RPC stream messages received on the server.", "counter");
+    calls.received().forEach((m, n) -> out.append("grpc_server_msg_received_total{").append(labels(m)).append("} ").append(n).append('\n'));
+    header(out, "grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.", "counter");
+    calls.sent().forEach((m, n) -> out.append("grpc_server_msg_sent_total{").append(labels(m)).append("} ").append(n).append('\n'));
+  }
+
+  private static String labels(io.etcetera.server.grpc.GrpcCallCounts.MethodLabels m) {
+    return "grpc_method=\"" + m.method() + "\",grpc_service=\"" + m.service() + "\",grpc_type=\"" + m.type() + "\"";
+  }
+
+  private static void histogram(StringBuilder out, String name, String help, io.etcetera.mvcc.backend.DurationHistogram.Snapshot h) {
+    header(out, name, help, "histogram");
+    for (int i = 0; i < h.bounds().length; i++) {
+      out.append(name).append("_bucket{le=\"").append(bound(h.bounds()[i])).append("\"} ").append(h.cumulative(i)).append('\n');
+    }
+    out.append(name).append("_bucket{le=\"+Inf\"} ").append(h.count()).append('\n');
+    out.append(name).append("_sum ").append(h.sumSeconds()).append('\n');
+    out.append(name).append("_count ").append(h.count()).append('\n');
+  }
+
+  /** A bucket bound as Go's Prometheus client prints it (shortest form: 0.001, 0.002, ..., 8.192). */
+  private static String bound(double v) {
+    return new java.math.BigDecimal(Double.toString(v)).stripTrailingZeros().toPlainString();
   }
 
   private void process(StringBuilder out) {
