@@ -45,6 +45,8 @@ import java.util.concurrent.TimeUnit;
 final class ClientListeners {
   /** etcd lets a request exceed --max-request-bytes by this much on the wire, so it can answer with its own error. */
   private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+  /** How long a gateway request waits for its answer (a write waits for its entry's apply). */
+  private static final long GATEWAY_TIMEOUT_MILLIS = 30_000;
 
   private ClientListeners() {}
 
@@ -64,7 +66,12 @@ final class ClientListeners {
     }
     List<Server> servers = new ArrayList<>();
     if (!plain.isEmpty()) {
-      servers.add(server(cfg, plain, null, services, identity, gate, counts, new PlaintextHttpSniffing(http, httpThreads)));
+      // etcd's JSON gateway: the same services behind the same interceptors (counts runs first)
+      io.etcetera.server.gateway.GrpcGateway gateway = new io.etcetera.server.gateway.GrpcGateway(services,
+          List.of(identity, gate, counts), GATEWAY_TIMEOUT_MILLIS);
+      int maxHttpBody = (int) Math.min(Integer.MAX_VALUE / 2, cfg.maxRequestBytes() * 2 + GRPC_OVERHEAD_BYTES);
+      servers.add(server(cfg, plain, null, services, identity, gate, counts,
+          new PlaintextHttpSniffing(http, gateway, maxHttpBody, httpThreads)));
     }
     if (!secure.isEmpty()) {
       ServerConfig.ClientTls tls = cfg.clientTls();

@@ -45,15 +45,23 @@ import java.util.concurrent.RejectedExecutionException;
  */
 final class PlaintextHttpSniffing implements InternalProtocolNegotiator.ProtocolNegotiator {
 
-  private static final int MAX_REQUEST_BYTES = 64 * 1024;
   private static final String[] HTTP1_METHODS = {"GET ", "HEAD", "POST", "PUT ", "DELE", "OPTI", "PATC", "TRAC", "CONN"};
 
   private final InternalProtocolNegotiator.ProtocolNegotiator grpc = InternalProtocolNegotiators.serverPlaintext();
   private final HttpRoutes routes;
+  private final io.etcetera.server.gateway.GrpcGateway gateway;
+  private final int maxRequestBytes;
   private final Executor threads;
 
-  PlaintextHttpSniffing(HttpRoutes routes, Executor threads) {
+  /**
+   * @param gateway etcd's JSON gateway for {@code /v3/} paths
+   * @param maxRequestBytes the largest HTTP/1 request body taken (a gateway put carries its value in base64)
+   */
+  PlaintextHttpSniffing(HttpRoutes routes, io.etcetera.server.gateway.GrpcGateway gateway, int maxRequestBytes,
+      Executor threads) {
     this.routes = routes;
+    this.gateway = gateway;
+    this.maxRequestBytes = maxRequestBytes;
     this.threads = threads;
   }
 
@@ -125,7 +133,7 @@ final class PlaintextHttpSniffing implements InternalProtocolNegotiator.Protocol
         clearHeld();
         String name = ctx.name();
         ctx.pipeline().addAfter(name, null, new Http1Handler());
-        ctx.pipeline().addAfter(name, null, new HttpObjectAggregator(MAX_REQUEST_BYTES));
+        ctx.pipeline().addAfter(name, null, new HttpObjectAggregator(maxRequestBytes));
         ctx.pipeline().addAfter(name, null, new HttpServerCodec());
       } else {
         for (int i = 0; i < heldWrites.size(); i++) {
@@ -175,11 +183,17 @@ final class PlaintextHttpSniffing implements InternalProtocolNegotiator.Protocol
       int q = uri.indexOf('?');
       String path = q < 0 ? uri : uri.substring(0, q);
       String query = q < 0 ? null : uri.substring(q + 1);
+      byte[] body = new byte[request.content().readableBytes()];
+      request.content().getBytes(request.content().readerIndex(), body);
+      String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
       try {
         threads.execute(() -> {
           FullHttpResponse response;
           try {
-            response = response(routes.answer(method, path, query), method.equals("HEAD"));
+            HttpRoutes.Reply reply = io.etcetera.server.gateway.GrpcGateway.isGatewayPath(path)
+                ? gateway.answer(method, path, authorization, body)
+                : routes.answer(method, path, query);
+            response = response(reply, method.equals("HEAD"));
           } catch (RuntimeException e) {
             response = response(new HttpRoutes.Reply(500, "text/plain; charset=utf-8", e + "\n", java.util.Map.of()), false);
           }
