@@ -186,6 +186,11 @@ final class PlaintextHttpSniffing implements InternalProtocolNegotiator.Protocol
       byte[] body = new byte[request.content().readableBytes()];
       request.content().getBytes(request.content().readerIndex(), body);
       String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+      if (method.equals("POST") && io.etcetera.server.gateway.GrpcGateway.isGatewayPath(path) && gateway.isStreaming(path)) {
+        // a watch or keep-alive stream: its messages go out as they come, on the gRPC side's threads
+        gateway.stream(path, authorization, body, new ChunkedSink(ctx));
+        return;
+      }
       try {
         threads.execute(() -> {
           FullHttpResponse response;
@@ -216,8 +221,65 @@ final class PlaintextHttpSniffing implements InternalProtocolNegotiator.Protocol
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      Runnable r = whenWritable;
+      if (ctx.channel().isWritable() && r != null) {
+        r.run();
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    private volatile Runnable whenWritable;
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
+    }
+
+    /** A gateway stream's HTTP/1 answer: 200, JSON, chunked; the connection closes at its end. */
+    private final class ChunkedSink implements io.etcetera.server.gateway.GrpcGateway.StreamSink {
+      private final ChannelHandlerContext ctx;
+
+      ChunkedSink(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+      }
+
+      @Override
+      public void start(java.util.Map<String, String> headers) {
+        io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpResponse r =
+            new io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        headers.forEach((k, v) -> r.headers().set(k, v));
+        ctx.writeAndFlush(r);
+      }
+
+      @Override
+      public void chunk(String text) {
+        ctx.writeAndFlush(new io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpContent(
+            Unpooled.copiedBuffer(text, StandardCharsets.UTF_8)));
+      }
+
+      @Override
+      public void end() {
+        ctx.writeAndFlush(io.grpc.netty.shaded.io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT)
+            .addListener(ChannelFutureListener.CLOSE);
+      }
+
+      @Override
+      public boolean isWritable() {
+        return ctx.channel().isWritable();
+      }
+
+      @Override
+      public void onWritable(Runnable r) {
+        whenWritable = r;
+      }
+
+      @Override
+      public void onGone(Runnable r) {
+        ctx.channel().closeFuture().addListener(f -> r.run());
+      }
     }
   }
 }

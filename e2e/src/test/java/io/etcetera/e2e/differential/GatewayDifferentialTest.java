@@ -25,8 +25,10 @@ import org.junit.jupiter.api.Timeout;
  * etcd's gRPC gateway (JSON over HTTP on the plain client URL, as curl, Patroni or APISIX use it):
  * the same script of requests against real etcd 3.4.23 and Etcetera gives the same HTTP statuses
  * and the same JSON bodies (member and cluster IDs and the Raft term set aside): puts, ranges,
- * txn, delete, leases, compaction, etcd's error objects, auth with a token in the Authorization
- * header, and the statuses for an unknown path and a GET.
+ * txn, delete, leases, compaction, streamed keep-alives and a watch (chunked, one {@code
+ * {"result":...}} line per message, the watch kept after the request body ended), etcd's error
+ * objects, auth with a token in the Authorization header, and the statuses for an unknown path and
+ * a GET.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class GatewayDifferentialTest {
@@ -67,6 +69,9 @@ class GatewayDifferentialTest {
     out.add(post(base, "/v3/lease/grant", "{\"TTL\":600,\"ID\":7}", null));
     out.add(post(base, "/v3/kv/put", "{\"key\":\"bGVhc2Vk\",\"value\":\"eA==\",\"lease\":7}", null));
     out.add(post(base, "/v3/lease/leases", "{}", null));
+    // client streams: two keep-alives in one body, answered in one chunked body, one line each
+    out.add(post(base, "/v3/lease/keepalive", "{\"ID\":7}\n{\"ID\":7}", null));
+    out.addAll(watch(base));
     out.add(post(base, "/v3/kv/deleterange", "{\"key\":\"Zm9vMg==\",\"prev_kv\":true}", null));
     out.add(post(base, "/v3/kv/compaction", "{\"revision\":3}", null));
     out.add(post(base, "/v3/kv/range", "{\"key\":\"Zm9v\",\"revision\":2}", null));
@@ -88,6 +93,22 @@ class GatewayDifferentialTest {
         HttpResponse.BodyHandlers.ofString());
     out.add(new Exchange("GET /v3/kv/range", get.statusCode(), ""));
     return out;
+  }
+
+  /** A gateway watch: the created line, then the event of a put made meanwhile (the body ended after the create). */
+  private static List<Exchange> watch(String base) throws Exception {
+    HttpRequest create = HttpRequest.newBuilder(URI.create(base + "/v3/watch"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"create_request\":{\"key\":\"d2F0Y2hlZA==\",\"prev_kv\":true}}")).build();
+    HttpResponse<java.util.stream.Stream<String>> r = HTTP.sendAsync(create, HttpResponse.BodyHandlers.ofLines())
+        .get(20, TimeUnit.SECONDS);
+    try (java.util.stream.Stream<String> lines = r.body()) {
+      java.util.Iterator<String> it = lines.iterator();
+      List<Exchange> out = new ArrayList<>();
+      out.add(new Exchange("watch created", r.statusCode(), normalize(it.next())));
+      out.add(post(base, "/v3/kv/put", "{\"key\":\"d2F0Y2hlZA==\",\"value\":\"MQ==\"}", null));
+      out.add(new Exchange("watch event", r.statusCode(), normalize(it.next())));
+      return out;
+    }
   }
 
   @Test

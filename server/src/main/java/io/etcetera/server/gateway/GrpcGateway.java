@@ -32,8 +32,9 @@ import java.util.concurrent.TimeoutException;
  * grpc-gateway's HTTP status for the gRPC code. The call goes through the same service definitions
  * and interceptors as a gRPC call (identity from the {@code Authorization} header, the cluster
  * gate), so answers, errors and permissions are the gRPC API's. {@code /v3beta/} and {@code /v3alpha/}
- * paths are served as {@code /v3/}, as etcd 3.4 does. Unary methods only: the streaming ones
- * (watch, lease keep-alive, election observe, snapshot) answer 501.
+ * paths are served as {@code /v3/}, as etcd 3.4 does. Streaming methods (watch, lease keep-alive,
+ * snapshot) answer with a chunked body of newline-separated {@code {"result":...}} objects
+ * ({@link #stream}).
  *
  * <p>Threading: {@link #answer} runs on the caller's thread (an HTTP worker) and waits for the
  * service's answer, at most {@code timeout}.
@@ -129,19 +130,173 @@ public final class GrpcGateway {
     return path.startsWith("/v3/") || path.startsWith("/v3beta/") || path.startsWith("/v3alpha/");
   }
 
-  /** Answers one HTTP request for a gateway path. */
+  /**
+   * Where a streaming answer goes: an HTTP/1 response with chunked body, one JSON object per
+   * message. Implemented by the transport; its methods may be called from any thread.
+   */
+  public interface StreamSink {
+    /** Sends the status line and headers (200, JSON, chunked). */
+    void start(Map<String, String> headers);
+
+    /** Sends one chunk and flushes it. */
+    void chunk(String text);
+
+    /** Ends the body and the connection. */
+    void end();
+
+    /** Whether the connection takes more without buffering. */
+    boolean isWritable();
+
+    /** Runs {@code r} when the connection can take more again. */
+    void onWritable(Runnable r);
+
+    /** Runs {@code r} once the client has gone (connection closed). */
+    void onGone(Runnable r);
+  }
+
+  /** Whether {@code path} is a streaming method of the gateway (watch, lease keep-alive...). */
+  public boolean isStreaming(String path) {
+    ServerMethodDefinition<?, ?> m = method(path);
+    return m != null && m.getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY;
+  }
+
+  private ServerMethodDefinition<?, ?> method(String path) {
+    String full = ROUTES.get(path.replaceFirst("^/v3(beta|alpha)/", "/v3/"));
+    return full == null ? null : methods.get(full);
+  }
+
+  /**
+   * Serves a streaming method as etcd's gateway does: the body holds the request messages (JSON
+   * objects one after the other), their end half-closes the call; every response message goes out
+   * as {@code {"result":...}} and a newline, an error as {@code {"error":{...}}}; the answer ends
+   * when the call does, and the call is cancelled when the client goes.
+   */
+  public void stream(String path, String authorization, byte[] body, StreamSink sink) {
+    ServerMethodDefinition<?, ?> method = method(path);
+    streamCall(method, authorization, body, sink);
+  }
+
+  private <Q, A> void streamCall(ServerMethodDefinition<Q, A> method, String authorization, byte[] body, StreamSink sink) {
+    MethodDescriptor<Q, A> d = method.getMethodDescriptor();
+    List<Q> requests = new java.util.ArrayList<>();
+    try {
+      for (String object : JsonObjects.split(new String(body, StandardCharsets.UTF_8))) {
+        Message.Builder b = ((Message) ((MethodDescriptor.PrototypeMarshaller<Q>) d.getRequestMarshaller())
+            .getMessagePrototype()).newBuilderForType();
+        parser.merge(object, b);
+        @SuppressWarnings("unchecked")
+        Q q = (Q) b.build();
+        requests.add(q);
+      }
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      sink.start(CORS);
+      sink.chunk(streamError(Status.INVALID_ARGUMENT.withDescription(String.valueOf(e.getMessage()))));
+      sink.end();
+      return;
+    }
+    Metadata headers = new Metadata();
+    if (authorization != null && !authorization.isEmpty()) {
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), authorization);
+    }
+    sink.start(CORS);
+    StreamingCall<Q, A> call = new StreamingCall<>(d, sink);
+    ServerCall.Listener<Q> listener = method.getServerCallHandler().startCall(call, headers);
+    sink.onGone(() -> {
+      if (call.cancel()) {
+        listener.onCancel();
+      }
+    });
+    sink.onWritable(listener::onReady);
+    listener.onReady();
+    for (Q q : requests) {
+      listener.onMessage(q);
+    }
+    listener.onHalfClose();
+  }
+
+  /** grpc-gateway v1's in-stream error object. */
+  static String streamError(Status s) {
+    int http = httpStatus(s.getCode());
+    String message = s.getDescription() == null ? "" : s.getDescription();
+    return "{\"error\":{\"grpc_code\":" + s.getCode().value() + ",\"http_code\":" + http + ",\"message\":"
+        + io.etcetera.server.json.GoJson.quote(message) + ",\"http_status\":"
+        + io.etcetera.server.json.GoJson.quote(HttpStatusText.of(http)) + "}}\n";
+  }
+
+  /** A server call whose messages go to the HTTP stream as they come. */
+  private final class StreamingCall<Q, A> extends ServerCall<Q, A> {
+    private final MethodDescriptor<Q, A> descriptor;
+    private final StreamSink sink;
+    private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+
+    StreamingCall(MethodDescriptor<Q, A> descriptor, StreamSink sink) {
+      this.descriptor = descriptor;
+      this.sink = sink;
+    }
+
+    /** The client went: true if the call had not ended yet. */
+    boolean cancel() {
+      return ended.compareAndSet(false, true);
+    }
+
+    @Override
+    public void request(int numMessages) {}
+
+    @Override
+    public void sendHeaders(Metadata headers) {}
+
+    @Override
+    public void sendMessage(A message) {
+      if (ended.get()) {
+        return;
+      }
+      try {
+        sink.chunk("{\"result\":" + printer.print((Message) message) + "}\n");
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    public void close(Status status, Metadata trailers) {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      if (!status.isOk()) {
+        sink.chunk(streamError(status));
+      }
+      sink.end();
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return ended.get();
+    }
+
+    @Override
+    public boolean isReady() {
+      return sink.isWritable();
+    }
+
+    @Override
+    public Attributes getAttributes() {
+      return Attributes.EMPTY;
+    }
+
+    @Override
+    public MethodDescriptor<Q, A> getMethodDescriptor() {
+      return descriptor;
+    }
+  }
+
+  /** Answers one HTTP request for a unary gateway path (or 404/405). */
   public HttpRoutes.Reply answer(String httpMethod, String path, String authorization, byte[] body) {
-    String v3 = path.replaceFirst("^/v3(beta|alpha)/", "/v3/");
-    String full = ROUTES.get(v3);
-    ServerMethodDefinition<?, ?> method = full == null ? null : methods.get(full);
+    ServerMethodDefinition<?, ?> method = method(path);
     if (method == null) {
       return new HttpRoutes.Reply(404, "text/plain; charset=utf-8", "Not Found\n", CORS);
     }
     if (!httpMethod.equals("POST")) {
       return new HttpRoutes.Reply(405, "text/plain; charset=utf-8", "Method Not Allowed\n", CORS);
-    }
-    if (method.getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY) {
-      return error(Status.UNIMPLEMENTED.withDescription("etcetera: the gateway serves unary methods only"));
     }
     return call(method, authorization, body);
   }

@@ -80,15 +80,9 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
 
       @Override
       public void onCompleted() {
-        // the client closed its side: etcd ends the stream
-        leave.run();
-        sender.close();
-        hub.close(stream);
-        try {
-          call.onCompleted();
-        } catch (RuntimeException ignored) {
-          // already cancelled
-        }
+        // the client closed its sending side: as etcd's recvLoop (io.EOF ends only the receiving),
+        // the watchers keep streaming until the client cancels or the connection goes (a gateway
+        // watch, whose HTTP body ends after its create request, depends on it)
       }
     };
   }
