@@ -180,9 +180,14 @@ public final class EtceteraServer implements AutoCloseable {
 
     io.etcetera.server.snapshot.EtcdDbView etcdDb = new io.etcetera.server.snapshot.EtcdDbView(backend,
         new io.etcetera.server.snapshot.EtcdMembershipBuckets(members::members));
+    io.grpc.ServerServiceDefinition kvService =
+        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads, quota).bindService();
+    io.grpc.ServerServiceDefinition watchService =
+        new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService();
     List<io.grpc.ServerServiceDefinition> services = List.of(
-        new KvService(store, proposer, headers, cfg.maxTxnOps(), authenticator, raft, reads, quota).bindService(),
-        new WatchService(hub, store, headers, cfg.maxRequestBytes(), watchSend, authenticator, leaderLoss).bindService(),
+        kvService,
+        watchService,
+        new io.etcetera.server.grpc.LockService(kvService, watchService).bindService(),
         new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store, etcdDb,

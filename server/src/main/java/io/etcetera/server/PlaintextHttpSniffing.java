@@ -250,6 +250,7 @@ final class PlaintextHttpSniffing implements InternalProtocolNegotiator.Protocol
             new io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
         r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE); // the stream's end closes it
         headers.forEach((k, v) -> r.headers().set(k, v));
         ctx.writeAndFlush(r);
       }

@@ -69,6 +69,8 @@ class GatewayDifferentialTest {
     out.add(post(base, "/v3/lease/grant", "{\"TTL\":600,\"ID\":7}", null));
     out.add(post(base, "/v3/kv/put", "{\"key\":\"bGVhc2Vk\",\"value\":\"eA==\",\"lease\":7}", null));
     out.add(post(base, "/v3/lease/leases", "{}", null));
+    out.add(post(base, "/v3/lock/lock", "{\"name\":\"bG9jaw==\",\"lease\":7}", null));
+    out.add(post(base, "/v3/lock/unlock", "{\"key\":\"bG9jay83\"}", null));
     // client streams: two keep-alives in one body, answered in one chunked body, one line each
     out.add(post(base, "/v3/lease/keepalive", "{\"ID\":7}\n{\"ID\":7}", null));
     out.addAll(watch(base));
