@@ -188,6 +188,7 @@ public final class EtceteraServer implements AutoCloseable {
         kvService,
         watchService,
         new io.etcetera.server.grpc.LockService(kvService, watchService).bindService(),
+        new io.etcetera.server.grpc.ElectionService(kvService, watchService).bindService(),
         new LeaseService(lessor, proposer, headers, raft, leaseQueries, leaderLoss, quota).bindService(),
         new AuthService(proposer, headers, authenticator, cfg.bcryptCost(), hashing).bindService(),
         new MaintenanceService(id, raft, backend, headers, authenticator, alarms, proposer, store, etcdDb,

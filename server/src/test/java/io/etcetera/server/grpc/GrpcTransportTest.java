@@ -106,7 +106,7 @@ class GrpcTransportTest {
     try {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
           () -> MaintenanceGrpc.newBlockingStub(ch)
-              .hash(io.etcetera.api.etcdserverpb.HashRequest.getDefaultInstance()));
+              .downgrade(io.etcetera.api.etcdserverpb.DowngradeRequest.getDefaultInstance()));
       assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
