@@ -3,11 +3,10 @@ package io.etcetera.server.gateway;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.etcetera.server.grpc.LocalCalls;
 import io.etcetera.server.http.HttpRoutes;
-import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.grpc.ServerCall;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerMethodDefinition;
@@ -199,19 +198,26 @@ public final class GrpcGateway {
       headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), authorization);
     }
     sink.start(CORS);
-    StreamingCall<Q, A> call = new StreamingCall<>(d, sink);
-    ServerCall.Listener<Q> listener = method.getServerCallHandler().startCall(call, headers);
-    sink.onGone(() -> {
-      if (call.cancel()) {
-        listener.onCancel();
+    CompletableFuture<LocalCalls.Outcome<A>> ended = new CompletableFuture<>();
+    LocalCalls.Stream<Q> call = LocalCalls.stream(method, headers, message -> {
+      try {
+        sink.chunk("{\"result\":" + printer.print((Message) message) + "}\n");
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException(e);
       }
+    }, ended, sink::isWritable);
+    ended.thenAccept(o -> {
+      if (!o.status().isOk()) {
+        sink.chunk(streamError(o.status()));
+      }
+      sink.end();
     });
-    sink.onWritable(listener::onReady);
-    listener.onReady();
+    sink.onGone(call::cancel);
+    sink.onWritable(call::ready);
     for (Q q : requests) {
-      listener.onMessage(q);
+      call.send(q);
     }
-    listener.onHalfClose();
+    call.halfClose();
   }
 
   /** grpc-gateway v1's in-stream error object. */
@@ -221,72 +227,6 @@ public final class GrpcGateway {
     return "{\"error\":{\"grpc_code\":" + s.getCode().value() + ",\"http_code\":" + http + ",\"message\":"
         + io.etcetera.server.json.GoJson.quote(message) + ",\"http_status\":"
         + io.etcetera.server.json.GoJson.quote(HttpStatusText.of(http)) + "}}\n";
-  }
-
-  /** A server call whose messages go to the HTTP stream as they come. */
-  private final class StreamingCall<Q, A> extends ServerCall<Q, A> {
-    private final MethodDescriptor<Q, A> descriptor;
-    private final StreamSink sink;
-    private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
-
-    StreamingCall(MethodDescriptor<Q, A> descriptor, StreamSink sink) {
-      this.descriptor = descriptor;
-      this.sink = sink;
-    }
-
-    /** The client went: true if the call had not ended yet. */
-    boolean cancel() {
-      return ended.compareAndSet(false, true);
-    }
-
-    @Override
-    public void request(int numMessages) {}
-
-    @Override
-    public void sendHeaders(Metadata headers) {}
-
-    @Override
-    public void sendMessage(A message) {
-      if (ended.get()) {
-        return;
-      }
-      try {
-        sink.chunk("{\"result\":" + printer.print((Message) message) + "}\n");
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-
-    @Override
-    public void close(Status status, Metadata trailers) {
-      if (!ended.compareAndSet(false, true)) {
-        return;
-      }
-      if (!status.isOk()) {
-        sink.chunk(streamError(status));
-      }
-      sink.end();
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return ended.get();
-    }
-
-    @Override
-    public boolean isReady() {
-      return sink.isWritable();
-    }
-
-    @Override
-    public Attributes getAttributes() {
-      return Attributes.EMPTY;
-    }
-
-    @Override
-    public MethodDescriptor<Q, A> getMethodDescriptor() {
-      return descriptor;
-    }
   }
 
   /** Answers one HTTP request for a unary gateway path (or 404/405). */
@@ -322,24 +262,16 @@ public final class GrpcGateway {
     if (authorization != null && !authorization.isEmpty()) {
       headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), authorization);
     }
-    UnaryCall<Q, A> call = new UnaryCall<>(d);
-    ServerCall.Listener<Q> listener = method.getServerCallHandler().startCall(call, headers);
-    listener.onReady();
-    listener.onMessage(request);
-    listener.onHalfClose();
     try {
-      UnaryCall.Outcome<A> out = call.outcome.get(timeoutMillis, TimeUnit.MILLISECONDS);
-      listener.onComplete();
+      LocalCalls.Outcome<A> out = LocalCalls.unary(method, headers, request).get(timeoutMillis, TimeUnit.MILLISECONDS);
       if (!out.status().isOk()) {
         return error(out.status());
       }
       return new HttpRoutes.Reply(200, JSON, printer.print((Message) out.response()), CORS);
     } catch (TimeoutException e) {
-      listener.onCancel();
       return error(Status.DEADLINE_EXCEEDED.withDescription("context deadline exceeded"));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      listener.onCancel();
       return error(Status.CANCELLED.withDescription("context canceled"));
     } catch (ExecutionException | InvalidProtocolBufferException e) {
       return error(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())));
@@ -370,54 +302,5 @@ public final class GrpcGateway {
       case UNAVAILABLE -> 503;
       default -> 500; // Unknown, Internal, DataLoss
     };
-  }
-
-  /** A server call that keeps the one response and the closing status of a unary call. */
-  private static final class UnaryCall<Q, A> extends ServerCall<Q, A> {
-    record Outcome<A>(Status status, A response) {}
-
-    private final MethodDescriptor<Q, A> descriptor;
-    private final CompletableFuture<Outcome<A>> outcome = new CompletableFuture<>();
-    private volatile A response;
-
-    UnaryCall(MethodDescriptor<Q, A> descriptor) {
-      this.descriptor = descriptor;
-    }
-
-    @Override
-    public void request(int numMessages) {}
-
-    @Override
-    public void sendHeaders(Metadata headers) {}
-
-    @Override
-    public void sendMessage(A message) {
-      response = message;
-    }
-
-    @Override
-    public void close(Status status, Metadata trailers) {
-      outcome.complete(new Outcome<>(status, response));
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return false;
-    }
-
-    @Override
-    public boolean isReady() {
-      return true;
-    }
-
-    @Override
-    public Attributes getAttributes() {
-      return Attributes.EMPTY;
-    }
-
-    @Override
-    public MethodDescriptor<Q, A> getMethodDescriptor() {
-      return descriptor;
-    }
   }
 }

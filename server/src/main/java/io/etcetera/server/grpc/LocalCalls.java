@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * Calls this member's own gRPC methods in memory, as etcd's server-side services (v3lock) call its
- * KV and Watch through an in-process client: the method's handler gets a minimal {@link ServerCall}
+ * Calls this member's own gRPC methods in memory, as etcd's server-side services (v3lock,
+ * v3election) call its KV and Watch through an in-process client, and as its JSON gateway calls them: the method's handler gets a minimal {@link ServerCall}
  * whose messages and closing status come back to the caller. A call started inside a gRPC
  * {@link Context} runs in it, so the services see the caller's identity.
  *
@@ -40,7 +40,7 @@ public final class LocalCalls {
   /** Calls a unary method in the current context. */
   public static <Q, A> CompletableFuture<Outcome<A>> unary(ServerMethodDefinition<Q, A> method, Metadata headers, Q request) {
     CompletableFuture<Outcome<A>> outcome = new CompletableFuture<>();
-    Call<Q, A> call = new Call<>(method.getMethodDescriptor(), m -> { }, outcome);
+    Call<Q, A> call = new Call<>(method.getMethodDescriptor(), m -> { }, outcome, () -> true);
     ServerCall.Listener<Q> listener = method.getServerCallHandler().startCall(call, headers);
     listener.onReady();
     listener.onMessage(request);
@@ -63,6 +63,16 @@ public final class LocalCalls {
       listener.onMessage(request);
     }
 
+    /** The client has sent all its requests. */
+    public void halfClose() {
+      listener.onHalfClose();
+    }
+
+    /** The client can take more messages again (after {@code ready} said no). */
+    public void ready() {
+      listener.onReady();
+    }
+
     /** Cancels the call (as a client going away); nothing more reaches the receiver. */
     public void cancel() {
       if (call.end()) {
@@ -74,7 +84,16 @@ public final class LocalCalls {
   /** Opens a streaming method in the current context; {@code messages} receives what it sends. */
   public static <Q, A> Stream<Q> stream(ServerMethodDefinition<Q, A> method, Metadata headers, Consumer<A> messages,
       CompletableFuture<Outcome<A>> ended) {
-    Call<Q, A> call = new Call<>(method.getMethodDescriptor(), messages, ended);
+    return stream(method, headers, messages, ended, () -> true);
+  }
+
+  /**
+   * {@link #stream} for a receiver that can be full: the service sends while {@code ready} says
+   * so, and again after {@link Stream#ready}.
+   */
+  public static <Q, A> Stream<Q> stream(ServerMethodDefinition<Q, A> method, Metadata headers, Consumer<A> messages,
+      CompletableFuture<Outcome<A>> ended, java.util.function.BooleanSupplier ready) {
+    Call<Q, A> call = new Call<>(method.getMethodDescriptor(), messages, ended, ready);
     ServerCall.Listener<Q> listener = method.getServerCallHandler().startCall(call, headers);
     listener.onReady();
     return new Stream<>(listener, call);
@@ -85,13 +104,16 @@ public final class LocalCalls {
     private final MethodDescriptor<Q, A> descriptor;
     private final Consumer<A> messages;
     private final CompletableFuture<Outcome<A>> outcome;
+    private final java.util.function.BooleanSupplier ready;
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile A last;
 
-    Call(MethodDescriptor<Q, A> descriptor, Consumer<A> messages, CompletableFuture<Outcome<A>> outcome) {
+    Call(MethodDescriptor<Q, A> descriptor, Consumer<A> messages, CompletableFuture<Outcome<A>> outcome,
+        java.util.function.BooleanSupplier ready) {
       this.descriptor = descriptor;
       this.messages = messages;
       this.outcome = outcome;
+      this.ready = ready;
     }
 
     boolean end() {
@@ -125,7 +147,7 @@ public final class LocalCalls {
 
     @Override
     public boolean isReady() {
-      return true;
+      return ready.getAsBoolean();
     }
 
     @Override
