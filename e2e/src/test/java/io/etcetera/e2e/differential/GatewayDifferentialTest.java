@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.Timeout;
  * etcd's gRPC gateway (JSON over HTTP on the plain client URL, as curl, Patroni or APISIX use it):
  * the same script of requests against real etcd 3.4.23 and Etcetera gives the same HTTP statuses
  * and the same JSON bodies (member and cluster IDs and the Raft term set aside): puts, ranges,
- * txn, delete, leases, compaction, streamed keep-alives and a watch (chunked, one {@code
+ * txn, delete, leases, compaction, lock/unlock, an election (campaign, leader, observe stream,
+ * proclaim, resign, etcd's plain errors), streamed keep-alives and a watch (chunked, one {@code
  * {"result":...}} line per message, the watch kept after the request body ended), etcd's error
  * objects, auth with a token in the Authorization header, and the statuses for an unknown path and
  * a GET.
@@ -71,6 +73,7 @@ class GatewayDifferentialTest {
     out.add(post(base, "/v3/lease/leases", "{}", null));
     out.add(post(base, "/v3/lock/lock", "{\"name\":\"bG9jaw==\",\"lease\":7}", null));
     out.add(post(base, "/v3/lock/unlock", "{\"key\":\"bG9jay83\"}", null));
+    out.addAll(election(base));
     // client streams: two keep-alives in one body, answered in one chunked body, one line each
     out.add(post(base, "/v3/lease/keepalive", "{\"ID\":7}\n{\"ID\":7}", null));
     out.addAll(watch(base));
@@ -94,6 +97,36 @@ class GatewayDifferentialTest {
     HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v3/kv/range")).GET().build(),
         HttpResponse.BodyHandlers.ofString());
     out.add(new Exchange("GET /v3/kv/range", get.statusCode(), ""));
+    return out;
+  }
+
+  /**
+   * v3election through the gateway: no leader (etcd's plain error, gRPC Unknown), an observer
+   * stream, a campaign, the leader, a proclaim (seen by the observer), a resign, no leader again.
+   */
+  private static List<Exchange> election(String base) throws Exception {
+    List<Exchange> out = new ArrayList<>();
+    out.add(post(base, "/v3/election/leader", "{\"name\":\"ZWw=\"}", null));
+    HttpRequest observe = HttpRequest.newBuilder(URI.create(base + "/v3/election/observe"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"ZWw=\"}")).build();
+    CompletableFuture<HttpResponse<java.util.stream.Stream<String>>> observing =
+        HTTP.sendAsync(observe, HttpResponse.BodyHandlers.ofLines());
+    Thread.sleep(300);
+    Exchange campaign = post(base, "/v3/election/campaign", "{\"name\":\"ZWw=\",\"lease\":7,\"value\":\"djE=\"}", null);
+    out.add(campaign);
+    String leader = JSON.readTree(campaign.body()).get("leader").toString();
+    out.add(post(base, "/v3/election/leader", "{\"name\":\"ZWw=\"}", null));
+    HttpResponse<java.util.stream.Stream<String>> r = observing.get(20, TimeUnit.SECONDS);
+    try (java.util.stream.Stream<String> lines = r.body()) {
+      java.util.Iterator<String> it = lines.iterator();
+      out.add(new Exchange("observe first", r.statusCode(), normalize(it.next())));
+      out.add(post(base, "/v3/election/proclaim", "{\"leader\":" + leader + ",\"value\":\"djI=\"}", null));
+      out.add(new Exchange("observe proclaimed", r.statusCode(), normalize(it.next())));
+    }
+    out.add(post(base, "/v3/election/resign", "{\"leader\":" + leader + "}", null));
+    out.add(post(base, "/v3/election/leader", "{\"name\":\"ZWw=\"}", null));
+    out.add(post(base, "/v3/election/proclaim", "{\"leader\":" + leader + ",\"value\":\"djM=\"}", null));
+    out.add(post(base, "/v3/election/resign", "{}", null));
     return out;
   }
 
@@ -130,5 +163,13 @@ class GatewayDifferentialTest {
       assertEquals(etcd.get(i), etcetera.get(i), "request " + i + " (" + etcd.get(i).request() + ")");
     }
     assertTrue(etcd.get(2).body().contains("\"value\":\"YmFy\""), "the script read the put back: " + etcd.get(2));
+    for (Exchange e : etcetera) {
+      if (e.request().equals("observe proclaimed")) {
+        assertTrue(e.body().contains("\"value\":\"djI=\""), "the observer saw the proclaimed value: " + e);
+      }
+      if (e.request().startsWith("POST /v3/election/leader")) {
+        assertTrue(e.status() == 200 || e.body().contains("election: no leader"), e.toString());
+      }
+    }
   }
 }
